@@ -1,0 +1,64 @@
+"""The one validated configuration model for carvoice, loaded from YAML."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from vehicle_bus.settings import BusSettings
+
+CONFIG_ENV = "CARVOICE_CONFIG"
+
+
+def default_state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(base) / "carvoice" / "vehicles"
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be read or does not validate."""
+
+
+class VehicleSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field("car1", pattern=r"^[A-Za-z0-9_-]{1,64}$", description="this vehicle's id on the bus")
+
+
+class SimSettings(BaseModel):
+    """The simulated vehicle."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    state_dir: Path = Field(default_factory=default_state_dir, description="where each vehicle's state is kept")
+    time_scale: float = Field(1.0, ge=0, le=1000, description="simulated seconds per real second; 0 = frozen")
+    tick_s: float = Field(1.0, gt=0, le=60, description="simulation step")
+
+
+class CarvoiceConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    bus: BusSettings = Field(default_factory=BusSettings)
+    vehicle: VehicleSettings = Field(default_factory=VehicleSettings)
+    sim: SimSettings = Field(default_factory=SimSettings)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> CarvoiceConfig:
+        """Defaults, overridden by ``path`` (or the file named by $CARVOICE_CONFIG) when given."""
+        path = path or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
+        if path is None:
+            return cls()
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"config file {path} must hold a mapping of settings, not {type(data).__name__}")
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            problems = "\n".join(f"  {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise ConfigError(f"config file {path} is invalid:\n{problems}") from None

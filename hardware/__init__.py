@@ -1,0 +1,1 @@
+"""Hardware profiles for edge CPUs and NPUs, and hardware probing."""

@@ -1,0 +1,1 @@
+"""The model registry: known speech, language and voice models, their files and checksums."""

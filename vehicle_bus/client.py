@@ -1,0 +1,324 @@
+"""A thread-safe MQTT client for the vehicle bus: get, set (waits for the ack), subscribe.
+
+QoS 1 throughout. The connection is kept up by paho's network thread: after a broker restart
+it reconnects, re-subscribes every filter and re-sends set requests still waiting for their
+ack (the vehicle applies a request id once, so a re-send cannot apply twice).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from vehicle_bus.protocol import Ack, ProtocolError, SetRequest, SignalValue, ack_topic, path_of, set_topic, value_topic
+from vehicle_bus.settings import BusSettings
+
+log = logging.getLogger(__name__)
+
+
+
+@dataclass(frozen=True)
+class BusMessage:
+    """One received message; ``response_topic``/``correlation_data`` are set for MQTT 5 requests that ask for them."""
+
+    topic: str
+    payload: bytes
+    response_topic: str | None = None
+    correlation_data: bytes | None = None
+
+
+MessageHandler = Callable[[BusMessage], None]
+
+
+class BusError(Exception):
+    """Base class of vehicle bus errors."""
+
+
+class BusConnectionError(BusError):
+    """The broker cannot be reached or refused the connection."""
+
+
+class SetRejected(BusError):
+    """The vehicle refused a set request; ``reason`` says why."""
+
+    def __init__(self, vehicle_id: str, path: str, value: Any, reason: str):
+        super().__init__(f"{vehicle_id}: setting {path} to {value!r} was rejected: {reason}")
+        self.vehicle_id, self.path, self.value, self.reason = vehicle_id, path, value, reason
+
+
+class AckTimeout(BusError):
+    """No answer to a set request in time; the request may or may not have been applied."""
+
+    def __init__(self, vehicle_id: str, path: str, timeout_s: float):
+        super().__init__(
+            f"{vehicle_id}: no answer to setting {path} within {timeout_s:g} s; "
+            f"is vehicle {vehicle_id!r} running and connected to the broker?"
+        )
+        self.vehicle_id, self.path, self.timeout_s = vehicle_id, path, timeout_s
+
+
+class SignalUnavailable(BusError):
+    """The vehicle has published no value for a signal."""
+
+
+@dataclass
+class _PendingSet:
+    topic: str
+    payload: bytes
+    answered: threading.Event = field(default_factory=threading.Event)
+    ack: Ack | None = None
+
+
+class BusClient:
+    """One MQTT connection to the vehicle bus. Use as a context manager or call :meth:`connect`."""
+
+    def __init__(self, settings: BusSettings, client_id: str | None = None,
+                 will: tuple[str, bytes] | None = None):
+        self.settings = settings
+        self._protocol = mqtt.MQTTv5 if settings.protocol == "5" else mqtt.MQTTv311
+        self._mqtt = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id or f"carvoice-{uuid.uuid4().hex[:12]}",
+                                 protocol=self._protocol)
+        self._lock = threading.RLock()
+        self._handlers: dict[str, list[MessageHandler]] = {}
+        self._pending: dict[str, _PendingSet] = {}
+        self._ack_filters: set[str] = set()
+        self._suback: dict[int, threading.Event] = {}
+        self._connected = threading.Event()
+        self._refused: str | None = None
+        self._on_connect_hooks: list[Callable[[], None]] = []
+        self._configure(will)
+
+    def _configure(self, will: tuple[str, bytes] | None) -> None:
+        settings = self.settings
+        if settings.username:
+            password = settings.password.get_secret_value() if settings.password else None
+            self._mqtt.username_pw_set(settings.username, password)
+        if settings.uses_tls:
+            tls = settings.tls
+            self._mqtt.tls_set(
+                ca_certs=str(tls.ca_file) if tls and tls.ca_file else None,
+                certfile=str(tls.cert_file) if tls and tls.cert_file else None,
+                keyfile=str(tls.key_file) if tls and tls.key_file else None,
+            )
+        if will:
+            self._mqtt.will_set(will[0], will[1], qos=1, retain=True)
+        self._mqtt.reconnect_delay_set(min_delay=1, max_delay=5)
+        self._mqtt.on_connect = self._handle_connect
+        self._mqtt.on_disconnect = self._handle_disconnect
+        self._mqtt.on_message = self._handle_message
+        self._mqtt.on_subscribe = self._handle_suback
+
+    # -- connection -----------------------------------------------------------------------
+    def connect(self, timeout_s: float = 10.0) -> BusClient:
+        """Connect and start the network thread; raise :class:`BusConnectionError` if it fails."""
+        try:
+            self._mqtt.connect_async(self.settings.host, self.settings.port, keepalive=self.settings.keepalive_s)
+        except (OSError, ValueError) as exc:
+            raise BusConnectionError(f"cannot connect to {self.settings.describe()}: {exc}") from exc
+        self._mqtt.loop_start()
+        deadline = time.monotonic() + timeout_s
+        while not self._connected.wait(0.05):
+            if self._refused or time.monotonic() > deadline:
+                self.close()
+                why = self._refused or f"no connection within {timeout_s:g} s"
+                raise BusConnectionError(f"cannot connect to the MQTT broker at {self.settings.describe()}: {why}")
+        return self
+
+    def close(self) -> None:
+        self._mqtt.disconnect()
+        self._mqtt.loop_stop()
+        self._connected.clear()
+
+    def __enter__(self) -> BusClient:
+        return self.connect()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    @property
+    def is_connected(self) -> bool:
+        return self._connected.is_set()
+
+    def wait_connected(self, timeout_s: float) -> bool:
+        return self._connected.wait(timeout_s)
+
+    def on_connect(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` (on the network thread) after every successful (re)connection."""
+        self._on_connect_hooks.append(hook)
+
+    def _handle_connect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
+        if reason_code.is_failure:
+            self._refused = str(reason_code)
+            log.warning("broker refused the connection: %s", reason_code)
+            return
+        self._refused = None
+        with self._lock:
+            filters = list(self._handlers)
+            pending = list(self._pending.values())
+        for topic_filter in filters:
+            self._mqtt.subscribe(topic_filter, qos=1)
+        for request in pending:
+            self._mqtt.publish(request.topic, request.payload, qos=1)
+        for hook in self._on_connect_hooks:
+            hook()
+        self._connected.set()
+        log.info("connected to %s", self.settings.describe())
+
+    def _handle_disconnect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
+        self._connected.clear()
+        if reason_code != 0:
+            log.warning("lost the broker connection (%s); reconnecting", reason_code)
+
+    # -- publish / subscribe ----------------------------------------------------------------
+    def publish(self, topic: str, payload: bytes | str, retain: bool = False,
+                properties: mqtt.Properties | None = None) -> None:
+        """Publish at QoS 1. While disconnected the message is queued and sent on reconnect."""
+        self._mqtt.publish(topic, payload, qos=1, retain=retain, properties=properties)
+
+    def subscribe(self, topic_filter: str, handler: MessageHandler, timeout_s: float = 5.0) -> Callable[[], None]:
+        """Call ``handler(message)`` for every message on ``topic_filter``; returns an unsubscribe function.
+
+        Waits for the broker's SUBACK, so messages published after this returns are not missed.
+        """
+        with self._lock:
+            first = topic_filter not in self._handlers
+            self._handlers.setdefault(topic_filter, []).append(handler)
+        if first and self.is_connected:
+            self._subscribe_and_wait(topic_filter, timeout_s)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                handlers = self._handlers.get(topic_filter, [])
+                if handler in handlers:
+                    handlers.remove(handler)
+                if handlers:
+                    return
+                self._handlers.pop(topic_filter, None)
+            self._mqtt.unsubscribe(topic_filter)
+
+        return unsubscribe
+
+    def _subscribe_and_wait(self, topic_filter: str, timeout_s: float) -> None:
+        done = threading.Event()
+        with self._lock:
+            result, mid = self._mqtt.subscribe(topic_filter, qos=1)
+            if result == mqtt.MQTT_ERR_SUCCESS:
+                self._suback[mid] = done
+        if result == mqtt.MQTT_ERR_SUCCESS and not done.wait(timeout_s):
+            raise BusConnectionError(f"the broker did not confirm the subscription to {topic_filter!r}")
+
+    def _handle_suback(self, _client, _userdata, mid, _reason_codes, _properties) -> None:
+        with self._lock:
+            done = self._suback.pop(mid, None)
+        if done:
+            done.set()
+
+    def _handle_message(self, _client, _userdata, message: mqtt.MQTTMessage) -> None:
+        with self._lock:
+            handlers = [h for f, hs in self._handlers.items() if mqtt.topic_matches_sub(f, message.topic) for h in hs]
+        properties = getattr(message, "properties", None)
+        received = BusMessage(message.topic, message.payload,
+                              getattr(properties, "ResponseTopic", None), getattr(properties, "CorrelationData", None))
+        for handler in handlers:
+            try:
+                handler(received)
+            except Exception:  # a faulty handler must not stop the network thread
+                log.exception("handler for %s failed", message.topic)
+
+    # -- vehicle signal API -----------------------------------------------------------------
+    def set(self, vehicle_id: str, path: str, value: Any, timeout_s: float | None = None) -> Ack:
+        """Ask the vehicle to set an actuator and wait for its ack.
+
+        Returns the ack (``ack.value`` is the value as applied); raises :class:`SetRejected` with the
+        vehicle's reason, or :class:`AckTimeout` when no answer came in time.
+        """
+        timeout_s = timeout_s or self.settings.ack_timeout_s
+        self._ensure_ack_subscription(vehicle_id)
+        request_id = uuid.uuid4().hex
+        request = _PendingSet(set_topic(vehicle_id, path), SetRequest(value=value, request_id=request_id).encode())
+        with self._lock:
+            self._pending[request_id] = request
+        try:
+            self.publish(request.topic, request.payload)
+            if not request.answered.wait(timeout_s):
+                raise AckTimeout(vehicle_id, path, timeout_s)
+        finally:
+            with self._lock:
+                self._pending.pop(request_id, None)
+        ack = request.ack
+        if ack.status == "rejected":
+            raise SetRejected(vehicle_id, path, value, ack.reason or "no reason given")
+        return ack
+
+    def _ensure_ack_subscription(self, vehicle_id: str) -> None:
+        topic_filter = ack_topic(vehicle_id, "+")
+        with self._lock:
+            if topic_filter in self._ack_filters:
+                return
+            self._ack_filters.add(topic_filter)
+        self.subscribe(topic_filter, self._handle_ack)
+
+    def _handle_ack(self, message: BusMessage) -> None:
+        try:
+            ack = Ack.decode(message.payload)
+        except ProtocolError as exc:
+            log.warning("ignoring malformed ack on %s: %s", message.topic, exc)
+            return
+        with self._lock:
+            request = self._pending.get(ack.request_id) if ack.request_id else None
+        if request and not request.answered.is_set():
+            request.ack = ack
+            request.answered.set()
+
+    def get(self, vehicle_id: str, path: str, timeout_s: float = 2.0) -> SignalValue:
+        """The vehicle's current (retained) value of one signal."""
+        values = self._collect(value_topic(vehicle_id, path), timeout_s, expected=1)
+        if not values:
+            raise SignalUnavailable(f"{vehicle_id} has published no value for {path} (is the vehicle running?)")
+        return next(iter(values.values()))
+
+    def snapshot(self, vehicle_id: str, timeout_s: float = 3.0, expected: int | None = None) -> dict[str, SignalValue]:
+        """Every signal value the vehicle has published, by VSS path.
+
+        Returns once ``expected`` values arrived, or when retained delivery goes quiet.
+        """
+        return self._collect(value_topic(vehicle_id, "+"), timeout_s, expected)
+
+    def _collect(self, topic_filter: str, timeout_s: float, expected: int | None) -> dict[str, SignalValue]:
+        values: dict[str, SignalValue] = {}
+        changed = threading.Condition()
+
+        def keep(message: BusMessage) -> None:
+            try:
+                value = SignalValue.decode(message.payload)
+            except ProtocolError as exc:
+                log.warning("ignoring malformed value on %s: %s", message.topic, exc)
+                return
+            with changed:
+                values[path_of(message.topic)] = value
+                changed.notify_all()
+
+        unsubscribe = self.subscribe(topic_filter, keep)
+        deadline = time.monotonic() + timeout_s
+        quiet_s = 0.3
+        try:
+            with changed:
+                while len(values) < (expected or float("inf")):
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    before = len(values)
+                    changed.wait(min(remaining, quiet_s) if values else remaining)
+                    if expected is None and values and len(values) == before:
+                        break
+        finally:
+            unsubscribe()
+        return dict(values)

@@ -1,0 +1,133 @@
+"""The MQTT topic contract between the vehicle and its clients (public API).
+
+* ``vehicle/<id>/vss/<VSS.Path>``: current value, retained, ``{"value": ..., "ts": "<ISO 8601>"}``
+* ``vehicle/<id>/vss/<VSS.Path>/set``: set request, ``{"value": ..., "request_id": "<id>"}``
+* ``vehicle/<id>/vss/<VSS.Path>/ack``: exactly one answer per request,
+  ``{"request_id", "status": "applied"|"rejected", "value", "reason"}``
+* ``vehicle/<id>/status``: ``{"state": "online"|"offline", "ts"}``, retained (last will: offline)
+* ``vehicle/<id>/sim/control``: simulator control, ``{"advance_s": N}``; answered on ``.../sim/control/ack``
+
+Over MQTT 5 a set request may also carry a response topic and correlation data; the ack is then
+published there as well.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+_VEHICLE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class ProtocolError(ValueError):
+    """A message that does not follow the topic contract."""
+
+
+def check_vehicle_id(vehicle_id: str) -> str:
+    """Vehicle ids are one topic level: letters, digits, '-' and '_' only."""
+    if not _VEHICLE_ID.match(vehicle_id):
+        raise ProtocolError(f"vehicle id {vehicle_id!r} must be 1-64 letters, digits, '-' or '_'")
+    return vehicle_id
+
+
+def value_topic(vehicle_id: str, path: str) -> str:
+    return f"vehicle/{vehicle_id}/vss/{path}"
+
+
+def set_topic(vehicle_id: str, path: str) -> str:
+    return f"{value_topic(vehicle_id, path)}/set"
+
+
+def ack_topic(vehicle_id: str, path: str) -> str:
+    return f"{value_topic(vehicle_id, path)}/ack"
+
+
+def status_topic(vehicle_id: str) -> str:
+    return f"vehicle/{vehicle_id}/status"
+
+
+def control_topic(vehicle_id: str) -> str:
+    return f"vehicle/{vehicle_id}/sim/control"
+
+
+def path_of(topic: str) -> str:
+    """The VSS path in a ``vehicle/<id>/vss/<path>[/set|/ack]`` topic."""
+    parts = topic.split("/")
+    if len(parts) < 4 or parts[0] != "vehicle" or parts[2] != "vss":
+        raise ProtocolError(f"not a vehicle signal topic: {topic!r}")
+    return parts[3]
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    def encode(self) -> bytes:
+        return self.model_dump_json().encode()
+
+    @classmethod
+    def decode(cls, payload: bytes | str):
+        """Parse a payload, raising :class:`ProtocolError` with a readable reason."""
+        try:
+            data = json.loads(payload)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ProtocolError(f"payload is not valid JSON ({exc})") from None
+        if not isinstance(data, dict):
+            raise ProtocolError(f"payload must be a JSON object, got {type(data).__name__}")
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'payload'}: {e['msg']}" for e in exc.errors())
+            raise ProtocolError(f"payload does not match the contract: {problems}") from None
+
+
+class SignalValue(_Message):
+    """A signal's current value as the vehicle publishes it."""
+
+    value: Any
+    ts: str
+
+
+class SetRequest(_Message):
+    """A request to change an actuator."""
+
+    value: Any
+    request_id: str
+
+
+class Ack(_Message):
+    """The vehicle's one answer to a set request: what it applied, or why it refused."""
+
+    request_id: str | None
+    status: Literal["applied", "rejected"]
+    value: Any = None
+    reason: str | None = None
+
+
+class VehicleStatus(_Message):
+    state: Literal["online", "offline"]
+    ts: str
+
+
+class ControlRequest(_Message):
+    """Simulator control: advance simulated time by ``advance_s`` seconds."""
+
+    advance_s: float
+    request_id: str | None = None
+
+
+def request_id_of(payload: bytes) -> str | None:
+    """Best-effort request id from a payload that failed validation, so the rejection can be matched."""
+    try:
+        data = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    request_id = data.get("request_id") if isinstance(data, dict) else None
+    return request_id if isinstance(request_id, str) else None

@@ -1,0 +1,194 @@
+"""A simulated vehicle on the bus: validates set requests, lets its ECUs apply them, publishes state.
+
+Every set request gets exactly one ack. Requests are checked against the signal table (known path,
+actuator, type, range) before an ECU sees them; an ECU may still refuse. A request id that was
+already answered is answered again with the same ack and not applied twice, so clients may re-send
+after a reconnect. State is persisted after every change and republished (retained) on every
+(re)connection to the broker.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+
+from vehicle_bus.client import BusClient, BusMessage
+from vehicle_bus.protocol import (Ack, ControlRequest, ProtocolError, SetRequest, SignalValue, VehicleStatus,
+                                  ack_topic, check_vehicle_id, control_topic, now_iso, path_of, request_id_of,
+                                  set_topic, status_topic, value_topic)
+from vehicle_bus.settings import BusSettings
+from vehicle_bus.signals import SignalValueError, UnknownSignalError, default_state, get_signal
+from vehicle_bus.sim.climate import ClimateEcu
+from vehicle_bus.sim.ecu import Changes, Ecu, Rejected, State
+from vehicle_bus.sim.gazetteer import Gazetteer
+from vehicle_bus.sim.media import MediaEcu
+from vehicle_bus.sim.media_library import MediaLibrary
+from vehicle_bus.sim.navigation import NavigationEcu
+from vehicle_bus.sim.store import StateStore
+
+log = logging.getLogger(__name__)
+
+ANSWERED_REQUESTS_KEPT = 1024
+MAX_ADVANCE_S = 86400.0
+
+
+def default_ecus(gazetteer: Gazetteer | None = None, library: MediaLibrary | None = None) -> list[Ecu]:
+    """Climate, media and navigation ECUs; pass a shared gazetteer when running many vehicles."""
+    return [ClimateEcu(), MediaEcu(library or MediaLibrary.load()), NavigationEcu(gazetteer or Gazetteer())]
+
+
+class SimulatedVehicle:
+    """One car on the bus. ``time_scale`` 0 freezes simulated time (advance it over ``sim/control``)."""
+
+    def __init__(self, vehicle_id: str, bus: BusSettings, ecus: list[Ecu] | None = None,
+                 state_file: Path | None = None, time_scale: float = 1.0, tick_s: float = 1.0):
+        self.vehicle_id = check_vehicle_id(vehicle_id)
+        self.ecus = ecus if ecus is not None else default_ecus()
+        self.store = StateStore(state_file) if state_file else None
+        self.state: State = self.store.load() if self.store else default_state()
+        self.time_scale, self.tick_s = time_scale, tick_s
+        self._lock = threading.RLock()
+        self._answered: OrderedDict[str, Ack] = OrderedDict()
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+        offline = VehicleStatus(state="offline", ts=now_iso()).encode()
+        self.client = BusClient(bus, client_id=f"carvoice-vehicle-{vehicle_id}", will=(status_topic(vehicle_id), offline))
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self, timeout_s: float = 10.0) -> SimulatedVehicle:
+        self.client.on_connect(self._publish_everything)
+        self.client.connect(timeout_s)
+        self.client.subscribe(set_topic(self.vehicle_id, "+"), self._handle_set)
+        self.client.subscribe(control_topic(self.vehicle_id), self._handle_control)
+        if self.time_scale > 0:
+            self._ticker = threading.Thread(target=self._run_clock, name=f"clock-{self.vehicle_id}", daemon=True)
+            self._ticker.start()
+        log.info("%s: online on %s", self.vehicle_id, self.client.settings.describe())
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._ticker:
+            self._ticker.join(timeout=5)
+        self.client.publish(status_topic(self.vehicle_id), VehicleStatus(state="offline", ts=now_iso()).encode(),
+                            retain=True)
+        self.client.close()
+        self._save()
+
+    def __enter__(self) -> SimulatedVehicle:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def _publish_everything(self) -> None:
+        with self._lock:
+            for path, value in self.state.items():
+                self._publish_value(path, value)
+        self.client.publish(status_topic(self.vehicle_id), VehicleStatus(state="online", ts=now_iso()).encode(),
+                            retain=True)
+
+    def _publish_value(self, path: str, value: Any) -> None:
+        payload = SignalValue(value=value, ts=now_iso()).encode()
+        self.client.publish(value_topic(self.vehicle_id, path), payload, retain=True)
+
+    def _save(self) -> None:
+        if self.store:
+            with self._lock:
+                self.store.save(self.state)
+
+    # -- requests ----------------------------------------------------------------------------
+    def apply(self, path: str, value: Any) -> Any:
+        """Validate and apply one actuator value; returns the value as applied, raises :class:`Rejected`."""
+        try:
+            signal = get_signal(path)
+        except UnknownSignalError as exc:
+            raise Rejected(f"{exc}; see 'carvoice sim signals'") from None
+        if not signal.is_actuator:
+            raise Rejected(f"{path} is a sensor and cannot be set")
+        try:
+            value = signal.coerce(value)
+        except SignalValueError as exc:
+            raise Rejected(str(exc)) from None
+        ecu = next(e for e in self.ecus if e.owns(path))
+        with self._lock:
+            changes = ecu.apply(path, value, dict(self.state))
+            self._commit(changes)
+        return changes[path]
+
+    def _commit(self, changes: Changes) -> None:
+        changed = {path: value for path, value in changes.items() if self.state.get(path) != value}
+        self.state.update(changed)
+        for path, value in changed.items():
+            self._publish_value(path, value)
+        if changed:
+            self._save()
+
+    def _handle_set(self, message: BusMessage) -> None:
+        path = path_of(message.topic)
+        try:
+            request = SetRequest.decode(message.payload)
+        except ProtocolError as exc:
+            self._answer(message, path, Ack(request_id=request_id_of(message.payload), status="rejected",
+                                            reason=str(exc)))
+            return
+        with self._lock:
+            previous = self._answered.get(request.request_id)
+            if previous is None:
+                try:
+                    applied = self.apply(path, request.value)
+                    ack = Ack(request_id=request.request_id, status="applied", value=applied)
+                    log.info("%s: %s = %r", self.vehicle_id, path, applied)
+                except Rejected as exc:
+                    ack = Ack(request_id=request.request_id, status="rejected", reason=exc.reason)
+                    log.info("%s: rejected %s = %r: %s", self.vehicle_id, path, request.value, exc.reason)
+                self._answered[request.request_id] = ack
+                while len(self._answered) > ANSWERED_REQUESTS_KEPT:
+                    self._answered.popitem(last=False)
+        self._answer(message, path, previous or ack)
+
+    def _answer(self, message: BusMessage, path: str, ack: Ack) -> None:
+        payload = ack.encode()
+        self.client.publish(ack_topic(self.vehicle_id, path), payload)
+        if message.response_topic:
+            properties = mqtt.Properties(PacketTypes.PUBLISH)
+            if message.correlation_data is not None:
+                properties.CorrelationData = message.correlation_data
+            self.client.publish(message.response_topic, payload, properties=properties)
+
+    # -- simulated time ----------------------------------------------------------------------
+    def advance(self, seconds: float) -> None:
+        """Advance simulated time in ``tick_s`` steps, letting every ECU update the car."""
+        remaining = seconds
+        with self._lock:
+            before = dict(self.state)
+            while remaining > 1e-9:
+                step = min(self.tick_s, remaining)
+                for ecu in self.ecus:
+                    self.state.update(ecu.tick(step, dict(self.state)))
+                remaining -= step
+            after, self.state = self.state, before
+            self._commit(after)
+
+    def _run_clock(self) -> None:
+        while not self._stop.wait(self.tick_s):
+            self.advance(self.tick_s * self.time_scale)
+
+    def _handle_control(self, message: BusMessage) -> None:
+        reply_topic = f"{control_topic(self.vehicle_id)}/ack"
+        try:
+            request = ControlRequest.decode(message.payload)
+            if not 0 <= request.advance_s <= MAX_ADVANCE_S:
+                raise ProtocolError(f"advance_s must be between 0 and {MAX_ADVANCE_S:g}")
+        except ProtocolError as exc:
+            ack = Ack(request_id=request_id_of(message.payload), status="rejected", reason=str(exc))
+        else:
+            self.advance(request.advance_s)
+            ack = Ack(request_id=request.request_id, status="applied", value=request.advance_s)
+        self.client.publish(reply_topic, ack.encode())
