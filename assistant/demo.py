@@ -11,10 +11,9 @@ from rich.table import Table
 from assistant.config import CarvoiceConfig
 from vehicle_bus.brokers import EmbeddedBroker, free_port
 from vehicle_bus.client import BusClient, SetRejected
-from vehicle_bus.protocol import ControlRequest, control_topic
 from vehicle_bus.settings import BusSettings
 from vehicle_bus.signals import SIGNALS, default_state
-from vehicle_bus.sim.vehicle import SimulatedVehicle
+from vehicle_bus.sim.vehicle import SimulatedVehicle, advance_over_bus
 
 HVAC = "Vehicle.Cabin.HVAC"
 REQUESTS = [
@@ -48,7 +47,7 @@ def run_demo(config: CarvoiceConfig, console: Console) -> None:
                 answer = f"[red]rejected[/]: {exc.reason}"
             results.add_row(path, repr(value), answer)
         console.print(results)
-        client.publish(control_topic(car.vehicle_id), ControlRequest(advance_s=DRIVE_S).encode())
+        advance_over_bus(client, car.vehicle_id, DRIVE_S)
         console.print(f"\n(simulated time advanced {DRIVE_S // 60} minutes: the car drives toward its destination)\n")
         state = client.snapshot(car.vehicle_id, expected=len(SIGNALS))
         defaults = default_state()

@@ -42,6 +42,18 @@ def wait_for_port(host: str, port: int, timeout_s: float) -> bool:
     return False
 
 
+class _SnapshotIterDict(dict):
+    """A dict whose iteration works on a copy of its keys.
+
+    amqtt 0.12.1 iterates its subscription table with ``await`` inside the loop when a client
+    connects, so a subscription arriving meanwhile raised "dictionary changed size during
+    iteration" and dropped the connecting client. Iterating a snapshot avoids that race.
+    """
+
+    def __iter__(self):
+        return iter(list(super().keys()))
+
+
 class EmbeddedBroker:
     """The amqtt broker running on its own event loop in a daemon thread."""
 
@@ -63,6 +75,7 @@ class EmbeddedBroker:
                 "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
             }
             self._broker = Broker(config)
+            self._broker._subscriptions = _SnapshotIterDict()  # see _SnapshotIterDict
             await self._broker.start()
 
         def run() -> None:

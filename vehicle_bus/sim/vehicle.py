@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 
-from vehicle_bus.client import BusClient, BusMessage
+from vehicle_bus.client import BusClient, BusError, BusMessage
 from vehicle_bus.protocol import (Ack, ControlRequest, ProtocolError, SetRequest, SignalValue, VehicleStatus,
                                   ack_topic, check_vehicle_id, control_topic, now_iso, path_of, request_id_of,
                                   set_topic, status_topic, value_topic)
@@ -192,3 +193,29 @@ class SimulatedVehicle:
             self.advance(request.advance_s)
             ack = Ack(request_id=request.request_id, status="applied", value=request.advance_s)
         self.client.publish(reply_topic, ack.encode())
+
+
+def advance_over_bus(client: BusClient, vehicle_id: str, seconds: float, timeout_s: float = 10.0) -> None:
+    """Ask a (possibly remote) simulated vehicle to advance its time, and wait until it has."""
+    request_id = uuid.uuid4().hex
+    answer: list[Ack] = []
+    done = threading.Event()
+
+    def on_ack(message: BusMessage) -> None:
+        try:
+            ack = Ack.decode(message.payload)
+        except ProtocolError:
+            return
+        if ack.request_id == request_id:
+            answer.append(ack)
+            done.set()
+
+    unsubscribe = client.subscribe(f"{control_topic(vehicle_id)}/ack", on_ack)
+    try:
+        client.publish(control_topic(vehicle_id), ControlRequest(advance_s=seconds, request_id=request_id).encode())
+        if not done.wait(timeout_s):
+            raise BusError(f"vehicle {vehicle_id!r} did not answer the time advance within {timeout_s:g} s")
+    finally:
+        unsubscribe()
+    if answer[0].status == "rejected":
+        raise BusError(f"vehicle {vehicle_id!r} refused to advance time: {answer[0].reason}")

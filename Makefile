@@ -1,0 +1,30 @@
+# The two README commands: `make demo` and `make test`. Both install what they need first.
+PYTHON ?= python3
+VENV ?= .venv
+APT_PACKAGES := mosquitto mosquitto-clients portaudio19-dev espeak-ng sox
+
+.PHONY: demo test install system-packages
+
+demo: install
+	$(VENV)/bin/carvoice demo
+
+test: install
+	$(VENV)/bin/python -m pytest
+
+install: system-packages $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet --editable '.[test]'
+	touch $@
+
+# Debian packages: installed with apt-get where it is available (as root, or through sudo).
+system-packages:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null; then \
+		echo "carvoice: please install these system packages with your package manager: $$missing" >&2; exit 1; fi; \
+	sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo"; \
+	echo "carvoice: installing system packages: $$missing"; \
+	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null

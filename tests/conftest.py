@@ -1,0 +1,76 @@
+"""Shared fixtures: real brokers (Mosquitto and the embedded amqtt), simulated vehicles, bus clients."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from vehicle_bus.brokers import EmbeddedBroker, MosquittoBroker, free_port
+from vehicle_bus.client import BusClient
+from vehicle_bus.settings import BusSettings
+from vehicle_bus.sim.gazetteer import Gazetteer
+from vehicle_bus.sim.media_library import MediaLibrary
+from vehicle_bus.sim.vehicle import SimulatedVehicle, default_ecus
+
+
+@pytest.fixture(scope="session")
+def mosquitto() -> Iterator[MosquittoBroker]:
+    with MosquittoBroker() as broker:
+        yield broker
+
+
+@pytest.fixture(scope="session")
+def embedded_broker() -> Iterator[BusSettings]:
+    settings = BusSettings(embedded_port=free_port())
+    with EmbeddedBroker(settings.embedded_host, settings.embedded_port):
+        yield settings
+
+
+@pytest.fixture(scope="session", params=["mosquitto", "embedded"])
+def any_bus(request) -> BusSettings:
+    """Each test using this runs once against Mosquitto and once against the embedded broker."""
+    if request.param == "mosquitto":
+        return BusSettings(url=request.getfixturevalue("mosquitto").url)
+    return request.getfixturevalue("embedded_broker")
+
+
+@pytest.fixture(scope="session")
+def bus(mosquitto) -> BusSettings:
+    return BusSettings(url=mosquitto.url, ack_timeout_s=5)
+
+
+@pytest.fixture(scope="session")
+def shared_ecu_data() -> tuple[Gazetteer, MediaLibrary]:
+    """One gazetteer and media library for all test vehicles (the city index takes a second to build)."""
+    return Gazetteer(), MediaLibrary.load()
+
+
+@pytest.fixture
+def make_vehicle(shared_ecu_data, tmp_path: Path):
+    """Start simulated vehicles (frozen time, state in tmp_path); all are stopped after the test."""
+    started: list[SimulatedVehicle] = []
+
+    def make(settings: BusSettings, vehicle_id: str | None = None, state_file: Path | None = None) -> SimulatedVehicle:
+        vehicle_id = vehicle_id or f"car-{uuid.uuid4().hex[:8]}"
+        vehicle = SimulatedVehicle(vehicle_id, settings, default_ecus(*shared_ecu_data),
+                                   state_file or tmp_path / f"{vehicle_id}.json", time_scale=0)
+        started.append(vehicle.start())
+        return vehicle
+
+    yield make
+    for vehicle in started:
+        vehicle.stop()
+
+
+@pytest.fixture
+def vehicle(make_vehicle, bus) -> SimulatedVehicle:
+    return make_vehicle(bus)
+
+
+@pytest.fixture
+def client(bus) -> Iterator[BusClient]:
+    with BusClient(bus) as connected:
+        yield connected
