@@ -76,7 +76,8 @@ class MediaEcu(Ecu):
 
     @staticmethod
     def _play(playable: Playable) -> Changes:
-        return {
+        """Changes that play ``playable``; a station also switches to the source it broadcasts on."""
+        return ({SOURCE: playable.source} if playable.source else {}) | {
             f"{MEDIA}.Played.Track": playable.title,
             f"{MEDIA}.Played.Artist": playable.artist,
             f"{MEDIA}.Played.Album": playable.album,

@@ -70,7 +70,10 @@ class MediaLibrary:
         items: list[MediaItem] = []
         stations = [Playable(f"media:station/{s['id']}", s["name"], "", "", s["genre"], s["source"])
                     for s in data["stations"]]
-        items += [MediaItem(s.uri, "station", s.title, (s,)) for s in stations]
+        for station in stations:  # a station's queue is the dial of its source, starting there
+            dial = [s for s in stations if s.source == station.source]
+            here = dial.index(station)
+            items.append(MediaItem(station.uri, "station", station.title, tuple(dial[here:] + dial[:here])))
         tracks: list[Playable] = []
         for album in data["albums"]:
             album_tracks = tuple(Playable(f"media:track/{album['id']}/{n}", title, album["artist"], album["title"],
