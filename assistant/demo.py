@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 
@@ -36,17 +37,13 @@ def run_demo(config: CarvoiceConfig, console: Console) -> None:
             SimulatedVehicle(config.vehicle.id, bus, state_file=Path(state_dir) / "car.json", time_scale=0) as car, \
             BusClient(bus) as client:
         console.print(f"[bold]carvoice demo[/]: vehicle [cyan]{car.vehicle_id}[/] on the {bus.describe()}\n")
-        results = Table(title="set requests")
-        for column in ("signal", "requested", "answer"):
-            results.add_column(column)
         for path, value in REQUESTS:
+            console.print(f"set {path} = {json.dumps(value)}", highlight=False)
             try:
                 ack = client.set(car.vehicle_id, path, value)
-                answer = f"[green]applied[/] {ack.value!r}"
+                console.print(f"  [green]applied[/] {json.dumps(ack.value)}", highlight=False)
             except SetRejected as exc:
-                answer = f"[red]rejected[/]: {exc.reason}"
-            results.add_row(path, repr(value), answer)
-        console.print(results)
+                console.print(f"  [red]rejected[/]: {exc.reason}", highlight=False, soft_wrap=True)
         advance_over_bus(client, car.vehicle_id, DRIVE_S)
         console.print(f"\n(simulated time advanced {DRIVE_S // 60} minutes: the car drives toward its destination)\n")
         state = client.snapshot(car.vehicle_id, expected=len(SIGNALS))

@@ -18,7 +18,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from vehicle_bus.protocol import Ack, ProtocolError, SetRequest, SignalValue, ack_topic, path_of, set_topic, value_topic
+from vehicle_bus.protocol import (Ack, ProtocolError, SetRequest, SignalValue, VehicleStatus, ack_topic, path_of,
+                                  set_topic, status_topic, value_topic)
 from vehicle_bus.settings import BusSettings
 
 log = logging.getLogger(__name__)
@@ -259,12 +260,26 @@ class BusClient:
         return ack
 
     def _ensure_ack_subscription(self, vehicle_id: str) -> None:
+        """Listen for this vehicle's acks, and for it coming online (then pending requests are re-sent)."""
         topic_filter = ack_topic(vehicle_id, "+")
         with self._lock:
             if topic_filter in self._ack_filters:
                 return
             self._ack_filters.add(topic_filter)
         self.subscribe(topic_filter, self._handle_ack)
+        self.subscribe(status_topic(vehicle_id), self._handle_status)
+
+    def _handle_status(self, message: BusMessage) -> None:
+        """A vehicle that (re)connects may have missed requests sent while it was away: send them again."""
+        try:
+            online = VehicleStatus.decode(message.payload).state == "online"
+        except ProtocolError:
+            return
+        prefix = message.topic.removesuffix("status")
+        with self._lock:
+            pending = [p for p in self._pending.values() if p.topic.startswith(prefix) and not p.answered.is_set()]
+        for request in pending if online else ():
+            self.publish(request.topic, request.payload)
 
     def _handle_ack(self, message: BusMessage) -> None:
         try:
