@@ -121,7 +121,7 @@ def test_signals_listing_matches_the_table():
 
 def test_demo_drives_the_car_and_shows_a_refusal():
     result = carvoice("demo", check=True)
-    assert "applied "Augsburg, DE"" in result.stdout
+    assert 'applied "Augsburg, DE"' in result.stdout
     assert "rejected: Vehicle.Cabin.HVAC.Station.Row1.Passenger.Temperature must be between 16 and 28 " \
         "celsius, got 35" in result.stdout
     assert "rejected: Vehicle.Speed is a sensor and cannot be set" in result.stdout
