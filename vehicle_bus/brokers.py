@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import logging
 import shutil
 import socket
@@ -124,7 +125,10 @@ class MosquittoBroker:
                  listener_options: str = "allow_anonymous true"):
         self.host = host
         self.port = port or free_port(host)
-        self._config = f"listener {self.port} {host}\n{listener_options}\n{extra_config}\n"
+        # Mosquitto started as root drops to user "mosquitto", which cannot read files of the caller's
+        # (certificates, password files); a broker started by this helper runs as its caller.
+        run_as = f"user {getpass.getuser()}\n"
+        self._config = f"{run_as}listener {self.port} {host}\n{listener_options}\n{extra_config}\n"
         self._workdir = Path(tempfile.mkdtemp(prefix="carvoice-mosquitto-"))
         self._process: subprocess.Popen | None = None
 
