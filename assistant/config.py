@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from vehicle_bus.protocol import validation_problems
 from vehicle_bus.settings import BusSettings
 
 CONFIG_ENV = "CARVOICE_CONFIG"
@@ -60,5 +61,5 @@ class CarvoiceConfig(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            problems = "\n".join(f"  {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            problems = "\n".join(f"  {problem}" for problem in validation_problems(exc))
             raise ConfigError(f"config file {path} is invalid:\n{problems}") from None

@@ -62,6 +62,11 @@ def path_of(topic: str) -> str:
     return parts[3]
 
 
+def validation_problems(error: ValidationError) -> list[str]:
+    """One readable line per problem pydantic found: ``field.path: message``."""
+    return [f"{'.'.join(map(str, e['loc'])) or 'payload'}: {e['msg']}" for e in error.errors()]
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -84,7 +89,7 @@ class _Message(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'payload'}: {e['msg']}" for e in exc.errors())
+            problems = "; ".join(validation_problems(exc))
             raise ProtocolError(f"payload does not match the contract: {problems}") from None
 
 
