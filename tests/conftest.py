@@ -74,3 +74,20 @@ def vehicle(make_vehicle, bus) -> SimulatedVehicle:
 def client(bus) -> Iterator[BusClient]:
     with BusClient(bus) as connected:
         yield connected
+
+
+TEST_MODELS = ("qwen2.5-coder-0.5b-instruct",)
+
+
+@pytest.fixture(scope="session")
+def test_registry():
+    """The default model store, with the small models the tests use (installed by `make test`)."""
+    from assistant.config import default_model_store
+    from models.registry import Registry
+
+    registry = Registry(default_model_store())
+    for model_id in TEST_MODELS:
+        if not registry.is_installed(model_id):
+            registry.install(model_id)
+        registry.verify(model_id)
+    return registry
