@@ -3,6 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 APT_PACKAGES := mosquitto mosquitto-clients portaudio19-dev espeak-ng sox
 MODELS := qwen2.5-coder-0.5b-instruct
+# llama.cpp is built for portable AVX2, not -march=native: its AMX kernels, which a native build enables
+# on CPUs that have AMX, crash in batched decoding on machines like this one (llama.cpp issue 20824).
+LLAMA_CPP_VERSION := 0.3.36
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+WHEELHOUSE ?= $(HOME)/.cache/carvoice/wheels
 
 .PHONY: demo test install models system-packages
 
@@ -21,7 +26,11 @@ models: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)/bin/python -m pip install --quiet --editable '.[test]'
+	@ls $(WHEELHOUSE)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1 || { \
+		echo "carvoice: compiling llama-cpp-python $(LLAMA_CPP_VERSION) (about 6 minutes, once per machine)"; \
+		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(VENV)/bin/python -m pip wheel --quiet --no-cache-dir --no-deps \
+			--wheel-dir $(WHEELHOUSE) llama-cpp-python==$(LLAMA_CPP_VERSION); }
+	$(VENV)/bin/python -m pip install --quiet --find-links $(WHEELHOUSE) --editable '.[test]'
 	touch $@
 
 # Debian packages: installed with apt-get where it is available (as root, or through sudo).

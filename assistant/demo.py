@@ -14,7 +14,7 @@ from vehicle_bus.brokers import EmbeddedBroker, free_port
 from vehicle_bus.client import BusClient, SetRejected
 from vehicle_bus.settings import BusSettings
 from vehicle_bus.signals import SIGNALS, default_state
-from vehicle_bus.sim.vehicle import SimulatedVehicle, advance_over_bus
+from vehicle_bus.sim.vehicle import SimulatedVehicle, control_over_bus
 
 HVAC = "Vehicle.Cabin.HVAC"
 REQUESTS = [
@@ -44,7 +44,7 @@ def run_demo(config: CarvoiceConfig, console: Console) -> None:
                 console.print(f"  [green]applied[/] {json.dumps(ack.value)}", highlight=False)
             except SetRejected as exc:
                 console.print(f"  [red]rejected[/]: {exc.reason}", highlight=False, soft_wrap=True)
-        advance_over_bus(client, car.vehicle_id, DRIVE_S)
+        control_over_bus(client, car.vehicle_id, DRIVE_S)
         console.print(f"\n(simulated time advanced {DRIVE_S // 60} minutes: the car drives toward its destination)\n")
         state = client.snapshot(car.vehicle_id, expected=len(SIGNALS))
         defaults = default_state()

@@ -6,7 +6,7 @@ import pytest
 
 from vehicle_bus.client import BusError, SetRejected
 from vehicle_bus.sim.gazetteer import Gazetteer, distance_km
-from vehicle_bus.sim.vehicle import advance_over_bus
+from vehicle_bus.sim.vehicle import control_over_bus
 
 HVAC = "Vehicle.Cabin.HVAC"
 MEDIA = "Vehicle.Cabin.Infotainment.Media"
@@ -43,10 +43,10 @@ def test_cabin_warms_toward_the_set_temperature_over_time(vehicle, client):
     for side in ("Driver", "Passenger"):
         client.set(vehicle.vehicle_id, f"{HVAC}.Station.Row1.{side}.Temperature", 26)
         client.set(vehicle.vehicle_id, f"{HVAC}.Station.Row1.{side}.FanSpeed", 100)
-    advance_over_bus(client, vehicle.vehicle_id, 60)
+    control_over_bus(client, vehicle.vehicle_id, 60)
     [after_minute] = values(client, vehicle, f"{HVAC}.AmbientAirTemperature")
     assert 22.0 < after_minute < 26.0
-    advance_over_bus(client, vehicle.vehicle_id, 3600)
+    control_over_bus(client, vehicle.vehicle_id, 3600)
     assert values(client, vehicle, f"{HVAC}.AmbientAirTemperature") == (26.0,)
 
 
@@ -128,12 +128,12 @@ def test_nearest_point_of_interest_is_deterministic(vehicle, client):
 def test_the_car_drives_to_its_destination_and_arrives(vehicle, client):
     client.set(vehicle.vehicle_id, f"{NAV}.DestinationName", "Freising")
     [start_distance] = values(client, vehicle, f"{NAV}.DistanceToDestination")
-    advance_over_bus(client, vehicle.vehicle_id, 300)
+    control_over_bus(client, vehicle.vehicle_id, 300)
     distance, lat, lon = values(client, vehicle, f"{NAV}.DistanceToDestination", "Vehicle.CurrentLocation.Latitude",
                                 "Vehicle.CurrentLocation.Longitude")
     assert 0 < distance < start_distance
     assert distance_km(lat, lon, 48.137154, 11.576124) > 1  # it moved
-    advance_over_bus(client, vehicle.vehicle_id, 3 * 3600)
+    control_over_bus(client, vehicle.vehicle_id, 3 * 3600)
     assert values(client, vehicle, f"{NAV}.RouteStatus", "Vehicle.Speed", f"{NAV}.DistanceToDestination") == \
         ("ARRIVED", 0.0, 0.0)
     with pytest.raises(SetRejected, match="already at Freising"):
@@ -151,11 +151,21 @@ def test_traffic_follows_its_cycle(vehicle, client):
     client.set(vehicle.vehicle_id, f"{NAV}.DestinationName", "Hamburg")
     seen = set()
     for _ in range(5):
-        advance_over_bus(client, vehicle.vehicle_id, 300)
+        control_over_bus(client, vehicle.vehicle_id, 300)
         seen.add(values(client, vehicle, f"{NAV}.TrafficLevel")[0])
     assert seen == {"LIGHT", "MODERATE", "HEAVY"}
 
 
 def test_time_advance_requests_are_validated(vehicle, client):
     with pytest.raises(BusError, match="advance_s must be between 0 and 86400"):
-        advance_over_bus(client, vehicle.vehicle_id, -5)
+        control_over_bus(client, vehicle.vehicle_id, -5)
+    with pytest.raises(BusError, match="Vehicle.Speed must be between 0 and 250"):
+        control_over_bus(client, vehicle.vehicle_id, overrides={"Vehicle.Speed": 900})
+    with pytest.raises(BusError, match="unknown signal 'Vehicle.Warp'"):
+        control_over_bus(client, vehicle.vehicle_id, overrides={"Vehicle.Warp": 9})
+
+
+def test_control_overrides_sensors_for_test_setups(vehicle, client):
+    control_over_bus(client, vehicle.vehicle_id, overrides={"Vehicle.Speed": 88.0,
+                                                            "Vehicle.Exterior.AirTemperature": -5.0})
+    assert values(client, vehicle, "Vehicle.Speed", "Vehicle.Exterior.AirTemperature") == (88.0, -5.0)

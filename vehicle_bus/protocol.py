@@ -5,7 +5,8 @@
 * ``vehicle/<id>/vss/<VSS.Path>/ack``: exactly one answer per request,
   ``{"request_id", "status": "applied"|"rejected", "value", "reason"}``
 * ``vehicle/<id>/status``: ``{"state": "online"|"offline", "ts"}``, retained (last will: offline)
-* ``vehicle/<id>/sim/control``: simulator control, ``{"advance_s": N}``; answered on ``.../sim/control/ack``
+* ``vehicle/<id>/sim/control``: simulator control, ``{"set": {path: value}, "advance_s": N}``; answered on
+  ``.../sim/control/ack``
 
 Over MQTT 5 a set request may also carry a response topic and correlation data; the ack is then
 published there as well.
@@ -122,9 +123,10 @@ class VehicleStatus(_Message):
 
 
 class ControlRequest(_Message):
-    """Simulator control: advance simulated time by ``advance_s`` seconds."""
+    """Simulator control: set any signal (sensors too, e.g. speed for a test), then advance time by ``advance_s``."""
 
-    advance_s: float
+    advance_s: float = 0.0
+    set: dict[str, Any] = {}
     request_id: str | None = None
 
 

@@ -72,13 +72,28 @@ class Gazetteer:
             cities.sort(key=lambda c: -c["population"])
         return index
 
+    @cached_property
+    def _countries(self) -> dict[str, str]:
+        """Country names and ISO codes (lower case) -> ISO code."""
+        countries = json.loads((self._cities_file.parent / "countries.json").read_text())
+        names = {_key(c["name"]): code for code, c in countries.items()}
+        names |= {code.lower(): code for code in countries} | {"usa": "US", "uk": "GB", "america": "US"}
+        return names
+
     def find_city(self, query: str) -> Place | None:
-        """The most populous city called ``query``; ``"Paris, US"`` narrows by country code."""
+        """The most populous city called ``query``; a country narrows it: "Paris, US", "paris france"."""
         name, _, country = query.partition(",")
-        candidates = self._by_name.get(_key(name), [])
-        if country.strip():
-            candidates = [c for c in candidates if c["countrycode"].lower() == country.strip().lower()]
-        if not candidates:
+        splits = [(name, country)] if country.strip() else [(name, "")]
+        words = _key(name).split()
+        splits += [(" ".join(words[:-n]), " ".join(words[-n:])) for n in (1, 2) if not country.strip() and len(words) > n]
+        for city_name, country_name in splits:
+            candidates = self._by_name.get(_key(city_name), [])
+            if country_name.strip():
+                code = self._countries.get(_key(country_name))
+                candidates = [c for c in candidates if c["countrycode"] == code]
+            if candidates:
+                break
+        else:
             return None
         city = candidates[0]
         return Place(f"{city['name']}, {city['countrycode']}", city["latitude"], city["longitude"], "city")

@@ -15,7 +15,7 @@ from importlib import resources
 TRACK_SOURCES = ("USB", "BLUETOOTH", "INTERNET")
 STATION_SOURCES = ("FM", "DAB", "INTERNET")
 FILLER_WORDS = {"some", "music", "songs", "song", "by", "the", "a", "an", "radio", "station", "album", "track",
-                "please", "play", "me", "from", "of", "channel"}
+                "please", "play", "me", "from", "of", "channel", "something", "anything", "stuff"}
 
 
 def normalize(text: str) -> str:
@@ -106,8 +106,11 @@ class MediaLibrary:
             name = normalize(item.name)
             name_words = [w for w in name.split() if w not in FILLER_WORDS]
             core = " ".join(name_words)
+            by = normalize(item.queue[0].artist) if item.kind in ("track", "album") and item.queue else ""
             if wanted in (name, core):
                 score = 3.0
+            elif core and by and re.search(rf"\b{re.escape(core)}\b", wanted) and by in wanted:
+                score = 2.9  # "one love by bob marley": the song, not the artist
             elif core and re.search(rf"\b{re.escape(core)}\b", wanted):
                 score = 2.0 + len(core) / 100
             else:

@@ -59,11 +59,15 @@ class NavigationEcu(Ecu):
         return {path: value}
 
     def _find(self, query: str, state: State) -> Place:
-        if query.startswith("poi:"):
-            category = query.removeprefix("poi:").strip().lower()
+        if query.startswith("poi:"):  # poi:<category>[:<rank>], rank 1 = nearest
+            category, _, rank = query.removeprefix("poi:").strip().lower().partition(":")
             if category not in POI_BRANDS:
                 raise Rejected(f"unknown kind of place {category!r}; known kinds: {', '.join(POI_BRANDS)}")
-            return self.gazetteer.nearby(category, state[LATITUDE], state[LONGITUDE], count=1)[0]
+            if not rank.isdigit() or not 1 <= int(rank) <= 5:
+                rank = "1" if not rank else ""
+            if not rank:
+                raise Rejected("a point of interest rank must be 1 to 5")
+            return self.gazetteer.nearby(category, state[LATITUDE], state[LONGITUDE], count=5)[int(rank) - 1]
         if match := _COORDINATES.match(query):
             lat, lon = float(match[1]), float(match[2])
             if not (-90 <= lat <= 90 and -180 <= lon <= 180):

@@ -187,16 +187,20 @@ class SimulatedVehicle:
             request = ControlRequest.decode(message.payload)
             if not 0 <= request.advance_s <= MAX_ADVANCE_S:
                 raise ProtocolError(f"advance_s must be between 0 and {MAX_ADVANCE_S:g}")
-        except ProtocolError as exc:
+            overrides = {path: get_signal(path).coerce(value) for path, value in request.set.items()}
+        except (ProtocolError, UnknownSignalError, SignalValueError) as exc:
             ack = Ack(request_id=request_id_of(message.payload), status="rejected", reason=str(exc))
         else:
+            with self._lock:
+                self._commit(overrides)
             self.advance(request.advance_s)
             ack = Ack(request_id=request.request_id, status="applied", value=request.advance_s)
         self.client.publish(reply_topic, ack.encode())
 
 
-def advance_over_bus(client: BusClient, vehicle_id: str, seconds: float, timeout_s: float = 10.0) -> None:
-    """Ask a (possibly remote) simulated vehicle to advance its time, and wait until it has."""
+def control_over_bus(client: BusClient, vehicle_id: str, advance_s: float = 0.0, overrides: dict | None = None,
+                     timeout_s: float = 10.0) -> None:
+    """Ask a (possibly remote) simulated vehicle to override signals and advance its time; wait until done."""
     request_id = uuid.uuid4().hex
     answer: list[Ack] = []
     done = threading.Event()
@@ -212,10 +216,11 @@ def advance_over_bus(client: BusClient, vehicle_id: str, seconds: float, timeout
 
     unsubscribe = client.subscribe(f"{control_topic(vehicle_id)}/ack", on_ack)
     try:
-        client.publish(control_topic(vehicle_id), ControlRequest(advance_s=seconds, request_id=request_id).encode())
+        request = ControlRequest(advance_s=advance_s, set=overrides or {}, request_id=request_id)
+        client.publish(control_topic(vehicle_id), request.encode())
         if not done.wait(timeout_s):
-            raise BusError(f"vehicle {vehicle_id!r} did not answer the time advance within {timeout_s:g} s")
+            raise BusError(f"vehicle {vehicle_id!r} did not answer the simulator control within {timeout_s:g} s")
     finally:
         unsubscribe()
     if answer[0].status == "rejected":
-        raise BusError(f"vehicle {vehicle_id!r} refused to advance time: {answer[0].reason}")
+        raise BusError(f"vehicle {vehicle_id!r} refused the simulator control: {answer[0].reason}")

@@ -1,0 +1,484 @@
+"""The intent catalogue: every function of the car as a typed action.
+
+One table (:data:`CATALOGUE`) says, per action, its arguments (types, ranges, enums, defaults and
+the question to ask when one is missing), the VSS signals it sets, and its reply. The fast path,
+the LLM grammar and prompt, validation, ``carvoice intents list`` and the docs are derived from it.
+
+Actions only *plan* vehicle writes (:meth:`Action.plan`); the dialogue layer sends them and builds
+the reply from what the vehicle acknowledged (:meth:`Action.reply`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from vehicle_bus.signals import SIGNALS
+
+HVAC = "Vehicle.Cabin.HVAC"
+MEDIA = "Vehicle.Cabin.Infotainment.Media"
+NAV = "Vehicle.Private.Carvoice.Navigation"
+MUTED = "Vehicle.Private.Carvoice.Media.IsMuted"
+
+State = dict[str, Any]
+Plan = list[tuple[str, Any]]
+"""Vehicle writes: (VSS path, value), applied in order."""
+
+
+class Refusal(Exception):
+    """A request the assistant will not or cannot carry out; ``reason`` is spoken to the driver."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class MissingArgument(Exception):
+    """A required argument is missing; ``question`` asks the driver for it."""
+
+    def __init__(self, action: str, argument: str, question: str):
+        super().__init__(question)
+        self.action, self.argument, self.question = action, argument, question
+
+
+# -- places in the car ------------------------------------------------------------------------------
+STATION = f"{HVAC}.Station"
+CLIMATE_ZONES = {
+    "driver": ("Row1.Driver",), "passenger": ("Row1.Passenger",), "front": ("Row1.Driver", "Row1.Passenger"),
+    "rear": ("Row2.Driver", "Row2.Passenger"), "all": ("Row1.Driver", "Row1.Passenger", "Row2.Driver", "Row2.Passenger"),
+}
+SEATS = {
+    "driver": ("Row1.DriverSide",), "passenger": ("Row1.PassengerSide",), "rear_left": ("Row2.DriverSide",),
+    "rear_right": ("Row2.PassengerSide",), "front": ("Row1.DriverSide", "Row1.PassengerSide"),
+    "rear": ("Row2.DriverSide", "Row2.PassengerSide"),
+    "all": ("Row1.DriverSide", "Row1.PassengerSide", "Row2.DriverSide", "Row2.PassengerSide"),
+}
+PLACE_NAMES = {"driver": "the driver", "passenger": "the passenger", "front": "the front", "rear": "the back",
+               "all": "everyone", "rear_left": "the rear left", "rear_right": "the rear right"}
+SOURCES = {"FM": "FM radio", "DAB": "digital radio", "USB": "USB", "BLUETOOTH": "Bluetooth", "INTERNET": "streaming"}
+POI_CATEGORIES = ("fuel", "charging", "parking", "restaurant", "cafe", "hotel", "hospital")
+WINDOW_FAST_KMH = 130.0
+"""Above this speed windows open at most half way."""
+
+
+def _range(path: str) -> tuple[float, float]:
+    return SIGNALS[path].bounds
+
+
+TEMPERATURE_RANGE = _range(f"{STATION}.Row1.Driver.Temperature")
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One argument of an action."""
+
+    name: str
+    type: Literal["number", "integer", "enum", "boolean", "text"]
+    description: str
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    default: Any = None
+    ask: str | None = None
+    """Question for the driver when the argument is missing; ``None`` with no default = optional."""
+
+    @property
+    def required(self) -> bool:
+        return self.default is None and self.ask is not None
+
+    def check(self, value: Any) -> Any:
+        """The value in this argument's type, or :class:`Refusal` with a speakable reason."""
+        if self.type == "boolean":
+            if isinstance(value, bool):
+                return value
+            raise Refusal(f"I need yes or no for {self.description}.")
+        if self.type in ("number", "integer"):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise Refusal(f"I need a number for {self.description}.")
+            value = round(value) if self.type == "integer" else float(value)
+            if (self.minimum is not None and value < self.minimum) or (self.maximum is not None and value > self.maximum):
+                raise Refusal(f"{self.description.capitalize()} must be between {self.minimum:g} and {self.maximum:g}.")
+            return value
+        if not isinstance(value, str) or not value.strip():
+            raise Refusal(f"I need a word for {self.description}.")
+        value = value.strip()
+        if self.type == "enum":
+            value = value.lower() if self.choices[0].islower() else value.upper()
+            if value not in self.choices:
+                raise Refusal(f"{self.description.capitalize()} can be {', '.join(self.choices)}.")
+        return value
+
+
+@dataclass(frozen=True)
+class Action:
+    """One thing the driver can ask for."""
+
+    name: str
+    domain: Literal["climate", "media", "navigation", "info", "dialogue"]
+    description: str
+    args: tuple[Arg, ...]
+    signals: tuple[str, ...]
+    """The VSS signals this action writes (or reads, for questions)."""
+    planner: Callable[[dict, State], Plan]
+    replier: Callable[[dict, State], str]
+    examples: tuple[str, ...] = ()
+    kind: Literal["command", "question", "dialogue"] = "command"
+
+    def arg(self, name: str) -> Arg:
+        return next(a for a in self.args if a.name == name)
+
+    def validate(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Checked arguments with defaults filled; raises :class:`MissingArgument` or :class:`Refusal`."""
+        unknown = set(args) - {a.name for a in self.args}
+        if unknown:
+            raise Refusal(f"{self.name} takes no {', '.join(sorted(unknown))}.")
+        checked = {}
+        for arg in self.args:
+            value = args.get(arg.name)
+            if value is None:
+                if arg.required:
+                    raise MissingArgument(self.name, arg.name, arg.ask)
+                if arg.default is not None:
+                    checked[arg.name] = arg.default
+                continue
+            checked[arg.name] = arg.check(value)
+        return checked
+
+    def plan(self, args: dict[str, Any], state: State) -> Plan:
+        return self.planner(args, state)
+
+    def reply(self, args: dict[str, Any], state: State) -> str:
+        """The sentence to speak, from the vehicle's state after it acknowledged the plan."""
+        return self.replier(args, state)
+
+    def signature(self) -> str:
+        params = ", ".join(f"{a.name}{'' if a.required else '?'}: {_type_text(a)}" for a in self.args)
+        return f"{self.name}({params})"
+
+
+def _type_text(arg: Arg) -> str:
+    if arg.choices:
+        return "|".join(arg.choices)
+    if arg.minimum is not None:
+        return f"{arg.type} {arg.minimum:g}..{arg.maximum:g}"
+    return arg.type
+
+
+# -- argument kinds shared by several actions -------------------------------------------------------
+def zone_arg(default: str = "front") -> Arg:
+    return Arg("zone", "enum", "climate zone", tuple(CLIMATE_ZONES), default=default)
+
+
+def seat_arg(name: str, default: str) -> Arg:
+    return Arg(name, "enum", name, tuple(SEATS), default=default)
+
+
+def on_arg(what: str) -> Arg:
+    return Arg("on", "boolean", f"whether {what} is on", default=True)
+
+
+# -- planners and repliers --------------------------------------------------------------------------
+def _stations(zone: str, field_name: str) -> list[str]:
+    return [f"{STATION}.{station}.{field_name}" for station in CLIMATE_ZONES[zone]]
+
+
+def to_celsius(value: float, unit: str) -> float:
+    return round((value - 32) * 5 / 9 * 2) / 2 if unit == "fahrenheit" else value
+
+
+def _temperature_plan(celsius: float, zone: str) -> Plan:
+    low, high = TEMPERATURE_RANGE
+    if not low <= celsius <= high:
+        raise Refusal(f"I can set the temperature between {low:g} and {high:g} degrees.")
+    return [(path, celsius) for path in _stations(zone, "Temperature")]
+
+
+def plan_set_temperature(args: dict, state: State) -> Plan:
+    return _temperature_plan(to_celsius(args["value"], args["unit"]), args["zone"])
+
+
+def plan_change_temperature(args: dict, state: State) -> Plan:
+    low, high = TEMPERATURE_RANGE
+    plan = []
+    for path in _stations(args["zone"], "Temperature"):
+        target = state[path] + args["delta"]
+        if not low <= target <= high:
+            limit = "warmest" if args["delta"] > 0 else "coolest"
+            raise Refusal(f"It's already at {state[path]:g} degrees; {high if args['delta'] > 0 else low:g} is the "
+                          f"{limit} I can set.")
+        plan.append((path, target))
+    return plan
+
+
+def reply_temperature(args: dict, state: State) -> str:
+    value = state[_stations(args["zone"], "Temperature")[0]]
+    if args.get("unit") == "fahrenheit":
+        return f"Temperature set to {args['value']:g} degrees Fahrenheit for {PLACE_NAMES[args['zone']]}."
+    return f"Temperature set to {value:g} degrees for {PLACE_NAMES[args['zone']]}."
+
+
+def plan_set_fan(args: dict, state: State) -> Plan:
+    return [(path, args["level"]) for path in _stations(args["zone"], "FanSpeed")]
+
+
+def plan_change_fan(args: dict, state: State) -> Plan:
+    return [(path, max(0, min(100, state[path] + args["delta"]))) for path in _stations(args["zone"], "FanSpeed")]
+
+
+def reply_fan(args: dict, state: State) -> str:
+    level = state[_stations(args["zone"], "FanSpeed")[0]]
+    return "Fan off." if level == 0 else f"Fan at {level} percent."
+
+
+def switch(path: str, arg: str = "on") -> Callable[[dict, State], Plan]:
+    return lambda args, state: [(path, args[arg])]
+
+
+def said_switch(what: str, path: str) -> Callable[[dict, State], str]:
+    return lambda args, state: f"{what} {'on' if state[path] else 'off'}."
+
+
+def plan_defroster(args: dict, state: State) -> Plan:
+    path = f"{HVAC}.IsFrontDefrosterActive" if args["window"] == "front" else f"{HVAC}.IsRearDefrosterActive"
+    return [(path, args["on"])]
+
+
+def reply_defroster(args: dict, state: State) -> str:
+    return f"{args['window'].capitalize()} defroster {'on' if args['on'] else 'off'}."
+
+
+def plan_air_distribution(args: dict, state: State) -> Plan:
+    return [(path, args["direction"]) for path in _stations(args["zone"], "AirDistribution")]
+
+
+def reply_air_distribution(args: dict, state: State) -> str:
+    where = {"UP": "the windscreen", "MIDDLE": "the face", "DOWN": "the feet"}[args["direction"]]
+    return f"Air directed to {where}."
+
+
+def _seat_paths(seat: str) -> list[str]:
+    return [f"Vehicle.Cabin.Seat.{s}.HeatingCooling" for s in SEATS[seat]]
+
+
+def plan_seat(args: dict, state: State) -> Plan:
+    return [(path, args["level"]) for path in _seat_paths(args["seat"])]
+
+
+def reply_seat(args: dict, state: State) -> str:
+    level, whose = state[_seat_paths(args["seat"])[0]], PLACE_NAMES[args["seat"]]
+    if level == 0:
+        return f"Seat heating off for {whose}."
+    return f"Seat {'heating' if level > 0 else 'cooling'} at {abs(level)} percent for {whose}."
+
+
+def _window_paths(window: str) -> list[str]:
+    return [f"Vehicle.Cabin.Door.{s}.Window.Position" for s in SEATS[window]]
+
+
+def plan_window(args: dict, state: State) -> Plan:
+    if args["position"] > 50 and state["Vehicle.Speed"] > WINDOW_FAST_KMH:
+        raise Refusal(f"At over {WINDOW_FAST_KMH:g} kilometres per hour I only open the windows half way.")
+    return [(path, args["position"]) for path in _window_paths(args["window"])]
+
+
+def reply_window(args: dict, state: State) -> str:
+    position = state[_window_paths(args["window"])[0]]
+    plural = "s" if len(SEATS[args["window"]]) > 1 else ""
+    where = "" if args["window"] == "all" else f"{PLACE_NAMES[args['window']].removeprefix('the ')} "
+    if position == 0:
+        return f"Closing the {where}window{plural}."
+    return f"Opening the {where}window{plural}" + ("." if position == 100 else f" to {position} percent.")
+
+
+def plan_play(args: dict, state: State) -> Plan:
+    if args.get("query"):
+        return [(f"{MEDIA}.SelectedURI", f"search:{args['query']}")]
+    return [(f"{MEDIA}.Action", "PLAY")]
+
+
+def now_playing(state: State) -> str:
+    track, artist = state[f"{MEDIA}.Played.Track"], state[f"{MEDIA}.Played.Artist"]
+    if not track:
+        return "nothing"
+    return f"{track} by {artist}" if artist else track
+
+
+def reply_play(args: dict, state: State) -> str:
+    return f"Playing {now_playing(state)}."
+
+
+def reply_pause(args: dict, state: State) -> str:
+    return "Paused."
+
+
+def plan_volume(args: dict, state: State) -> Plan:
+    return [(f"{MEDIA}.Volume", args["level"])]
+
+
+def plan_change_volume(args: dict, state: State) -> Plan:
+    return [(f"{MEDIA}.Volume", max(0, min(100, state[f"{MEDIA}.Volume"] + args["delta"])))]
+
+
+def reply_volume(args: dict, state: State) -> str:
+    return f"Volume {state[f'{MEDIA}.Volume']}."
+
+
+def reply_source(args: dict, state: State) -> str:
+    return f"Switched to {SOURCES[state[f'{MEDIA}.Played.Source']]}; playing {now_playing(state)}."
+
+
+def plan_navigate(args: dict, state: State) -> Plan:
+    destination = args["destination"]
+    category = destination.removeprefix("poi:").split(":")[0]
+    if destination.startswith("poi:") and category not in POI_CATEGORIES:
+        raise Refusal(f"I can find {', '.join(POI_CATEGORIES)}, but not {category}.")
+    return [(f"{NAV}.DestinationName", destination)]
+
+
+def describe_eta(state: State) -> str:
+    hours, minutes = divmod(round(state[f"{NAV}.TimeToDestination"] / 60), 60)
+    time_text = f"{minutes} minute{'s' if minutes != 1 else ''}"
+    if hours:
+        time_text = f"{hours} hour{'s' if hours > 1 else ''} {time_text}"
+    return f"{time_text}, {state[f'{NAV}.DistanceToDestination']:.0f} kilometres"
+
+
+def reply_navigate(args: dict, state: State) -> str:
+    return f"Navigating to {state[f'{NAV}.DestinationName']}: {describe_eta(state)}."
+
+
+def plan_cancel_navigation(args: dict, state: State) -> Plan:
+    if state[f"{NAV}.RouteStatus"] != "ACTIVE":
+        raise Refusal("There is no route to cancel.")
+    return [(f"{NAV}.DestinationName", "")]
+
+
+def reply_cabin_temperature(args: dict, state: State) -> str:
+    return (f"It's {state[f'{HVAC}.AmbientAirTemperature']:.0f} degrees inside; the temperature is set to "
+            f"{state[f'{STATION}.Row1.Driver.Temperature']:g}.")
+
+
+def reply_outside_temperature(args: dict, state: State) -> str:
+    return f"It's {state['Vehicle.Exterior.AirTemperature']:.0f} degrees outside."
+
+
+def reply_now_playing(args: dict, state: State) -> str:
+    if not state[f"{MEDIA}.Played.Track"]:
+        return "Nothing is playing."
+    paused = " (paused)" if state[f"{MEDIA}.Action"] == "STOP" else ""
+    return f"This is {now_playing(state)}{paused}."
+
+
+def reply_eta(args: dict, state: State) -> str:
+    status = state[f"{NAV}.RouteStatus"]
+    if status == "ARRIVED":
+        return f"We have arrived at {state[f'{NAV}.DestinationName']}."
+    if status != "ACTIVE":
+        return "There is no active route."
+    return f"{describe_eta(state).capitalize()} to {state[f'{NAV}.DestinationName']}."
+
+
+def no_plan(args: dict, state: State) -> Plan:
+    return []
+
+
+def reply_undone(args: dict, state: State) -> str:
+    return "Done, I've undone that."
+
+
+# -- the catalogue ----------------------------------------------------------------------------------
+def _actions() -> list[Action]:
+    temp_low, temp_high = TEMPERATURE_RANGE
+    return [
+        Action("set_temperature", "climate", "set the cabin temperature",
+               (Arg("value", "number", "the temperature", minimum=-50, maximum=100, ask="What temperature would you like?"),
+                Arg("unit", "enum", "temperature unit", ("celsius", "fahrenheit"), default="celsius"), zone_arg()),
+               tuple(_stations("all", "Temperature")), plan_set_temperature, reply_temperature,
+               ("set the temperature to 21", "make it 70 degrees fahrenheit", "driver side 22 degrees")),
+        Action("change_temperature", "climate", "make it warmer (delta > 0) or cooler (delta < 0), in degrees",
+               (Arg("delta", "number", "the temperature change", minimum=-12, maximum=12, default=1.0), zone_arg()),
+               tuple(_stations("all", "Temperature")), plan_change_temperature, reply_temperature,
+               ("warmer", "two degrees cooler", "I'm cold")),
+        Action("set_fan_speed", "climate", "set the fan speed in percent; 0 turns the fan off",
+               (Arg("level", "integer", "the fan speed", minimum=0, maximum=100, ask="How strong should the fan be?"),
+                zone_arg()),
+               tuple(_stations("all", "FanSpeed")), plan_set_fan, reply_fan, ("fan to half", "fan off", "max fan")),
+        Action("change_fan_speed", "climate", "more (delta > 0) or less (delta < 0) fan, in percent",
+               (Arg("delta", "integer", "the fan change", minimum=-100, maximum=100, default=20), zone_arg()),
+               tuple(_stations("all", "FanSpeed")), plan_change_fan, reply_fan, ("more air", "less fan")),
+        Action("set_air_conditioning", "climate", "switch the air conditioning on or off", (on_arg("AC"),),
+               (f"{HVAC}.IsAirConditioningActive",), switch(f"{HVAC}.IsAirConditioningActive"),
+               said_switch("Air conditioning", f"{HVAC}.IsAirConditioningActive"), ("turn on the AC", "AC off")),
+        Action("set_recirculation", "climate", "switch air recirculation on or off", (on_arg("recirculation"),),
+               (f"{HVAC}.IsRecirculationActive",), switch(f"{HVAC}.IsRecirculationActive"),
+               said_switch("Recirculation", f"{HVAC}.IsRecirculationActive"), ("recirculate the air",)),
+        Action("set_defroster", "climate", "switch the front (windscreen) or rear window defroster",
+               (Arg("window", "enum", "which defroster", ("front", "rear"), default="front"), on_arg("the defroster")),
+               (f"{HVAC}.IsFrontDefrosterActive", f"{HVAC}.IsRearDefrosterActive"), plan_defroster,
+               reply_defroster, ("defrost the windscreen", "rear defroster off")),
+        Action("set_air_distribution", "climate", "direct the air: UP windscreen, MIDDLE face, DOWN feet",
+               (Arg("direction", "enum", "air direction", ("UP", "MIDDLE", "DOWN"), ask="Feet, face or windscreen?"),
+                zone_arg()),
+               tuple(_stations("all", "AirDistribution")), plan_air_distribution, reply_air_distribution,
+               ("air to my feet",)),
+        Action("set_seat_heating", "climate", "seat heating (level > 0) or cooling (level < 0) in percent; 0 = off",
+               (Arg("level", "integer", "the seat level", minimum=-100, maximum=100, default=66),
+                seat_arg("seat", "driver")),
+               tuple(_seat_paths("all")), plan_seat, reply_seat, ("heat my seat", "passenger seat heating off")),
+        Action("set_window", "climate", "open (position 100) or close (0) windows, in percent",
+               (Arg("position", "integer", "the window opening", minimum=0, maximum=100, ask="Open or close it?"),
+                seat_arg("window", "driver")),
+               tuple(_window_paths("all")), plan_window, reply_window, ("open my window", "close all windows")),
+        Action("play_media", "media", "play music: an artist, album, song, station or genre; empty resumes",
+               (Arg("query", "text", "what to play"),), (f"{MEDIA}.SelectedURI", f"{MEDIA}.Action"),
+               plan_play, reply_play, ("play some jazz", "play Bohemian Rhapsody", "resume the music")),
+        Action("pause_media", "media", "pause playback", (), (f"{MEDIA}.Action",),
+               lambda args, state: [(f"{MEDIA}.Action", "STOP")], reply_pause, ("pause the music",)),
+        Action("next_track", "media", "skip to the next track or station", (), (f"{MEDIA}.Action",),
+               lambda args, state: [(f"{MEDIA}.Action", "SKIP_FORWARD")], reply_play, ("next song",)),
+        Action("previous_track", "media", "go back to the previous track or station", (), (f"{MEDIA}.Action",),
+               lambda args, state: [(f"{MEDIA}.Action", "SKIP_BACKWARD")], reply_play, ("previous track",)),
+        Action("set_volume", "media", "set the media volume in percent",
+               (Arg("level", "integer", "the volume", minimum=0, maximum=100, ask="What volume?"),),
+               (f"{MEDIA}.Volume",), plan_volume, reply_volume, ("volume to 30",)),
+        Action("change_volume", "media", "louder (delta > 0) or quieter (delta < 0), in percent",
+               (Arg("delta", "integer", "the volume change", minimum=-100, maximum=100, default=10),),
+               (f"{MEDIA}.Volume",), plan_change_volume, reply_volume, ("louder", "turn it down")),
+        Action("mute_media", "media", "mute (on) or unmute (off) the media", (on_arg("mute"),), (MUTED,),
+               switch(MUTED), lambda args, state: "Muted." if state[MUTED] else "Sound back on.", ("mute",)),
+        Action("set_media_source", "media", "switch the audio source",
+               (Arg("source", "enum", "the audio source", tuple(SOURCES), ask="Which source?"),),
+               (f"{MEDIA}.Played.Source",), switch(f"{MEDIA}.Played.Source", "source"), reply_source,
+               ("switch to bluetooth", "play the radio")),
+        Action("navigate_to", "navigation",
+               "start route guidance to a city, or to poi:<category> for the nearest " + "/".join(POI_CATEGORIES),
+               (Arg("destination", "text", "the destination", ask="Where would you like to go?"),),
+               (f"{NAV}.DestinationName",), plan_navigate, reply_navigate,
+               ("navigate to Munich", "take me to the nearest charging station")),
+        Action("cancel_navigation", "navigation", "stop route guidance", (), (f"{NAV}.DestinationName",),
+               plan_cancel_navigation, lambda args, state: "Route guidance stopped.", ("cancel the route",)),
+        Action("ask_cabin_temperature", "info", "tell the temperature inside the car", (),
+               (f"{HVAC}.AmbientAirTemperature",), no_plan, reply_cabin_temperature,
+               ("what's the temperature inside",), kind="question"),
+        Action("ask_outside_temperature", "info", "tell the temperature outside", (),
+               ("Vehicle.Exterior.AirTemperature",), no_plan, reply_outside_temperature,
+               ("how cold is it outside",), kind="question"),
+        Action("ask_now_playing", "info", "tell what is playing", (), (f"{MEDIA}.Played.Track",), no_plan,
+               reply_now_playing, ("what's playing",), kind="question"),
+        Action("ask_eta", "info", "tell the time and distance to the destination", (),
+               (f"{NAV}.TimeToDestination", f"{NAV}.DistanceToDestination"), no_plan, reply_eta,
+               ("how long until we arrive",), kind="question"),
+        Action("undo", "dialogue", "undo the last action", (), (), no_plan, reply_undone, ("cancel that",),
+               kind="dialogue"),
+    ]
+
+
+CATALOGUE: dict[str, Action] = {action.name: action for action in _actions()}
+
+
+def get_action(name: str) -> Action:
+    try:
+        return CATALOGUE[name]
+    except KeyError:
+        raise Refusal("Sorry, I can't do that in this car.") from None

@@ -1,0 +1,179 @@
+"""Dialogue on the fast path against a real simulated car over Mosquitto: state, replies, follow-ups, refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from intents.dialogue import NOT_UNDERSTOOD, OUT_OF_DOMAIN, UNSAFE, Dialogue
+from intents.vehicle import BusVehicle
+from vehicle_bus.sim.vehicle import control_over_bus
+
+HVAC = "Vehicle.Cabin.HVAC"
+DRIVER_TEMP, PASSENGER_TEMP = f"{HVAC}.Station.Row1.Driver.Temperature", f"{HVAC}.Station.Row1.Passenger.Temperature"
+MEDIA = "Vehicle.Cabin.Infotainment.Media"
+NAV = "Vehicle.Private.Carvoice.Navigation"
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def car(vehicle, client):
+    return BusVehicle(client, vehicle.vehicle_id).start()
+
+
+@pytest.fixture
+def dialogue(car, clock):
+    return Dialogue(car, clock=clock)
+
+
+@pytest.mark.parametrize("said, expected, reply", [
+    ("Set the temperature to 21.5", {DRIVER_TEMP: 21.5, PASSENGER_TEMP: 21.5}, "Temperature set to 21.5 degrees for the front."),
+    ("make it seventy degrees fahrenheit", {DRIVER_TEMP: 21.0}, "70 degrees Fahrenheit"),
+    ("set the driver side to 23 degrees", {DRIVER_TEMP: 23.0, PASSENGER_TEMP: 21.0}, "for the driver"),
+    ("turn on the AC and set it to 20", {f"{HVAC}.IsAirConditioningActive": True, DRIVER_TEMP: 20.0},
+     "Air conditioning on. Temperature set to 20 degrees"),
+    ("two degrees warmer for the passenger", {PASSENGER_TEMP: 23.0, DRIVER_TEMP: 21.0}, "23 degrees for the passenger"),
+    ("I'm freezing", {DRIVER_TEMP: 23.0}, "23 degrees"),
+    ("fan to half", {f"{HVAC}.Station.Row1.Driver.FanSpeed": 50}, "Fan at 50 percent."),
+    ("turn the fan off", {f"{HVAC}.Station.Row1.Passenger.FanSpeed": 0}, "Fan off."),
+    ("defrost the windscreen", {f"{HVAC}.IsFrontDefrosterActive": True}, "Front defroster on."),
+    ("recirculate the air", {f"{HVAC}.IsRecirculationActive": True}, "Recirculation on."),
+    ("air to my feet", {f"{HVAC}.Station.Row1.Driver.AirDistribution": "DOWN"}, "feet"),
+    ("heat my seat", {"Vehicle.Cabin.Seat.Row1.DriverSide.HeatingCooling": 66}, "Seat heating at 66 percent"),
+    ("cool the passenger seat", {"Vehicle.Cabin.Seat.Row1.PassengerSide.HeatingCooling": -66}, "cooling"),
+    ("open the passenger window halfway", {"Vehicle.Cabin.Door.Row1.PassengerSide.Window.Position": 50},
+     "Opening the passenger window to 50 percent."),
+    ("close all the windows", {"Vehicle.Cabin.Door.Row2.DriverSide.Window.Position": 0}, "Closing the windows."),
+    ("play Bohemian Rhapsody", {f"{MEDIA}.Played.Track": "Bohemian Rhapsody"}, "Playing Bohemian Rhapsody by Queen."),
+    ("play One Love by Bob Marley", {f"{MEDIA}.Played.Track": "One Love"}, "Playing One Love by Bob Marley."),
+    ("put on some jazz", {f"{MEDIA}.Played.Genre": "Jazz"}, "Playing So What by Miles Davis."),
+    ("switch to DAB", {f"{MEDIA}.Played.Source": "DAB"}, "Switched to digital radio; playing BBC Radio 1."),
+    ("volume to thirty five", {f"{MEDIA}.Volume": 35}, "Volume 35."),
+    ("louder please", {f"{MEDIA}.Volume": 40}, "Volume 40."),
+    ("mute", {"Vehicle.Private.Carvoice.Media.IsMuted": True}, "Muted."),
+    ("navigate to Augsburg", {f"{NAV}.DestinationName": "Augsburg, DE", f"{NAV}.RouteStatus": "ACTIVE"},
+     "Navigating to Augsburg, DE:"),
+    ("take me to the nearest charging station", {f"{NAV}.RouteStatus": "ACTIVE"}, "kilometres"),
+    ("Navigate to Paris, France.", {f"{NAV}.DestinationName": "Paris, FR"}, "Navigating to Paris, FR"),
+])
+def test_commands_change_the_car_and_say_so(said, expected, reply, dialogue, car):
+    turn = dialogue.handle(said)
+    assert turn.path == "fast", turn
+    assert all(a.status == "applied" for a in turn.actions), turn
+    state = car.state()
+    assert {path: state[path] for path in expected} == expected
+    assert reply in turn.reply
+
+
+def test_questions_are_answered_from_the_vehicle_state(dialogue):
+    assert dialogue.handle("what's playing?").reply == "Nothing is playing."
+    dialogue.handle("play some Miles Davis")
+    assert dialogue.handle("who is this").reply == "This is So What by Miles Davis."
+    assert dialogue.handle("how long until we arrive").reply == "There is no active route."
+    dialogue.handle("drive to Nuremberg")
+    eta = dialogue.handle("how long until we get there")
+    assert eta.actions[0].status == "answered" and "minutes" in eta.reply and "Nuremberg, DE" in eta.reply
+    assert dialogue.handle("what's the temperature inside").reply == \
+        "It's 22 degrees inside; the temperature is set to 21."
+
+
+def test_follow_ups_use_the_last_request(dialogue, car):
+    dialogue.handle("set the driver side to 19 degrees")
+    dialogue.handle("same for the passenger")
+    assert car.state()[PASSENGER_TEMP] == 19.0
+    dialogue.handle("warmer")
+    assert car.state()[PASSENGER_TEMP] == 20.0 and car.state()[DRIVER_TEMP] == 19.0
+    dialogue.handle("a bit more")
+    assert car.state()[PASSENGER_TEMP] == 21.0
+
+
+def test_not_this_one_moves_on(dialogue, car):
+    dialogue.handle("play some jazz")
+    turn = dialogue.handle("not this one")
+    assert turn.actions[0].name == "next_track"
+    assert car.state()[f"{MEDIA}.Played.Track"] == "Freddie Freeloader"
+    first = dialogue.handle("find a gas station")
+    second = dialogue.handle("not this one")
+    assert second.actions[0].args == {"destination": "poi:fuel:2"}
+    assert first.reply != second.reply and car.state()[f"{NAV}.RouteStatus"] == "ACTIVE"
+
+
+def test_undo_restores_what_the_last_request_changed(dialogue, car):
+    dialogue.handle("volume to 80 and set the temperature to 25")
+    assert (car.state()[f"{MEDIA}.Volume"], car.state()[DRIVER_TEMP]) == (80, 25.0)
+    assert dialogue.handle("cancel that").reply == "Done, I've undone that."
+    assert (car.state()[f"{MEDIA}.Volume"], car.state()[DRIVER_TEMP]) == (30, 21.0)
+    assert dialogue.handle("undo").reply == "There is nothing to undo."
+
+
+def test_missing_arguments_are_asked_for_and_filled_by_the_next_turn(dialogue, car):
+    asked = dialogue.handle("navigate")
+    assert asked.actions[0].status == "asked" and asked.reply == "Where would you like to go?"
+    assert car.state()[f"{NAV}.RouteStatus"] == "IDLE"
+    answered = dialogue.handle("Regensburg")
+    assert answered.actions[0].status == "applied"
+    assert car.state()[f"{NAV}.DestinationName"] == "Regensburg, DE"
+    assert dialogue.handle("set the volume").reply == "What volume?"
+    dialogue.handle("twenty")
+    assert car.state()[f"{MEDIA}.Volume"] == 20
+
+
+def test_context_expires_after_idle_time(dialogue, clock):
+    dialogue.handle("navigate")
+    clock.now += 61
+    assert dialogue.handle("Regensburg").reply == OUT_OF_DOMAIN
+
+
+def test_sessions_are_separate(dialogue):
+    dialogue.handle("navigate", session_id="front")
+    assert dialogue.handle("Regensburg", session_id="rear").reply == OUT_OF_DOMAIN
+    assert "Regensburg" in dialogue.handle("Regensburg", session_id="front").reply
+
+
+@pytest.mark.parametrize("said, reply", [
+    ("set the temperature to 35", "I can set the temperature between 16 and 28 degrees."),
+    ("make it 100 fahrenheit", "I can set the temperature between 16 and 28 degrees."),
+    ("turn on the AC and set it to 40", "I can set the temperature between 16 and 28 degrees."),
+    ("volume to 150", "The volume must be between 0 and 100."),
+    ("cancel navigation", "There is no route to cancel."),
+    ("navigate to Xyzzyville", "Sorry, there is no place called 'xyzzyville' in the offline map."),
+    ("set the temperature to 22 and navigate to Xyzzyville", "Sorry, there is no place called 'xyzzyville'"),
+    ("play polka from mars", "Sorry, nothing in the media library matches 'polka from mars'."),
+    ("turn off the brakes", UNSAFE),
+    ("unlock the doors", UNSAFE),
+    ("what's the capital of France", OUT_OF_DOMAIN),
+    ("", NOT_UNDERSTOOD),
+    ("?!", NOT_UNDERSTOOD),
+])
+def test_refusals_are_spoken_and_nothing_is_half_applied(said, reply, dialogue, car):
+    before = car.state()
+    turn = dialogue.handle(said)
+    assert reply in turn.reply
+    assert all(a.status == "rejected" for a in turn.actions)
+    assert car.state() == before
+
+
+def test_window_safety_limit_at_speed(dialogue, car, vehicle, client):
+    control_over_bus(client, vehicle.vehicle_id, overrides={"Vehicle.Speed": 140.0})
+    refused = dialogue.handle("open all windows")
+    assert "only open the windows half way" in refused.reply
+    assert dialogue.handle("open the windows halfway").actions[0].status == "applied"
+
+
+def test_turn_as_json_has_the_documented_shape(dialogue):
+    data = dialogue.handle("set the temperature to 22").as_dict()
+    assert set(data) == {"text", "actions", "reply", "path", "timings_ms"}
+    assert data["actions"] == [{"name": "set_temperature", "args": {"value": 22.0, "unit": "celsius", "zone": "front"},
+                                "status": "applied", "result": "Temperature set to 22 degrees for the front."}]
+    assert {"fast_ms", "vehicle_ms", "total_ms"} <= set(data["timings_ms"])
