@@ -19,6 +19,9 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColum
 from rich.table import Table
 
 from assistant.config import CarvoiceConfig, ConfigError
+from assistant.runtime import build_dialogue, connected_vehicle
+from intents.catalogue import CATALOGUE
+from intents.dialogue import Turn
 from models.registry import ModelError, ModelNotInstalledError, ProgressHook, Registry
 from vehicle_bus.brokers import BrokerStartError, EmbeddedBroker
 from vehicle_bus.client import BusClient, BusError, SetRejected
@@ -31,6 +34,8 @@ app = typer.Typer(help="carvoice: an offline in-car voice assistant.", no_args_i
                   pretty_exceptions_enable=False)
 sim_app = typer.Typer(help="The simulated vehicle on the MQTT bus.", no_args_is_help=True)
 app.add_typer(sim_app, name="sim")
+intents_app = typer.Typer(help="The intent catalogue.", no_args_is_help=True)
+app.add_typer(intents_app, name="intents")
 models_app = typer.Typer(help="The model registry: list, install, verify, locate models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -256,6 +261,84 @@ def models_path(model_id: str, config_file: ConfigOption = None) -> None:
     except ModelError as exc:
         raise fail(str(exc)) from None
     print(registry.path(model_id))
+
+
+@intents_app.command("list")
+def intents_list(markdown: Annotated[bool, typer.Option(help="print a Markdown table")] = False) -> None:
+    """Every action the assistant can take, with its arguments and the signals it uses."""
+    rows = [(a.name, a.domain, a.signature().partition("(")[2].rstrip(")"), a.description, "; ".join(a.examples))
+            for a in CATALOGUE.values()]
+    if markdown:
+        print("| action | domain | arguments | what it does | said like |\n| --- | --- | --- | --- | --- |")
+        for row in rows:
+            print("| " + " | ".join(f"`{row[0]}`" if i == 0 else row[i] for i in range(5)) + " |")
+        return
+    table = Table(title=f"{len(rows)} actions")
+    for column in ("action", "domain", "arguments", "what it does", "said like"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+def print_turn(turn: Turn, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(turn.as_dict()))
+        return
+    for action in turn.actions:
+        args = ", ".join(f"{k}={v!r}" for k, v in action.args.items())
+        err_console.print(f"[dim]{turn.path}: {action.name}({args}) -> {action.status}[/]", highlight=False)
+    console.print(turn.reply, highlight=False)
+
+
+@app.command()
+def ask(
+    text: Annotated[str, typer.Argument(help="what the driver says")],
+    session: Annotated[str, typer.Option(help="dialogue session id")] = "cli",
+    as_json: Annotated[bool, typer.Option("--json", help="print the turn as JSON")] = False,
+    broker: BrokerOption = None,
+    vehicle: VehicleOption = None,
+    config_file: ConfigOption = None,
+) -> None:
+    """One sentence through the dialogue to the car (a running one, or an embedded simulated car)."""
+    config = with_vehicle(load_config(config_file, broker), vehicle)
+    try:
+        with connected_vehicle(config) as car:
+            print_turn(build_dialogue(config, car).handle(text, session), as_json)
+    except (BusError, BrokerStartError, ModelError) as exc:
+        raise fail(str(exc)) from None
+
+
+@app.command()
+def chat(
+    session: Annotated[str, typer.Option(help="dialogue session id")] = "chat",
+    as_json: Annotated[bool, typer.Option("--json", help="print each turn as JSON")] = False,
+    broker: BrokerOption = None,
+    vehicle: VehicleOption = None,
+    config_file: ConfigOption = None,
+) -> None:
+    """A multi-turn text conversation with the car; an empty line or Ctrl-D ends it."""
+    config = with_vehicle(load_config(config_file, broker), vehicle)
+    try:
+        with connected_vehicle(config) as car:
+            dialogue = build_dialogue(config, car)
+            err_console.print(f"talking to {config.vehicle.id} on {config.bus.describe()}; empty line ends")
+            while True:
+                try:
+                    text = input("you> " if sys.stdin.isatty() else "")
+                except EOFError:
+                    break
+                if not text.strip() or text.strip().lower() in ("quit", "exit", "bye"):
+                    break
+                print_turn(dialogue.handle(text, session), as_json)
+    except (BusError, BrokerStartError, ModelError) as exc:
+        raise fail(str(exc)) from None
+
+
+def with_vehicle(config: CarvoiceConfig, vehicle_id: str | None) -> CarvoiceConfig:
+    if not vehicle_id:
+        return config
+    return config.model_copy(update={"vehicle": config.vehicle.model_validate({"id": vehicle_id})})
 
 
 @app.command()

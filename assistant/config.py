@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from intents.llm import LlmSettings
 from vehicle_bus.protocol import validation_problems
 from vehicle_bus.settings import BusSettings
 
@@ -52,6 +53,12 @@ class ModelSettings(BaseModel):
     store_dir: Path = Field(default_factory=default_model_store, description="the local model store")
 
 
+class DialogueSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    idle_timeout_s: float = Field(60.0, gt=0, le=3600, description="forget follow-up context after this idle time")
+
+
 class CarvoiceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -59,6 +66,8 @@ class CarvoiceConfig(BaseModel):
     vehicle: VehicleSettings = Field(default_factory=VehicleSettings)
     sim: SimSettings = Field(default_factory=SimSettings)
     models: ModelSettings = Field(default_factory=ModelSettings)
+    llm: LlmSettings = Field(default_factory=LlmSettings)
+    dialogue: DialogueSettings = Field(default_factory=DialogueSettings)
 
     @classmethod
     def load(cls, path: Path | None = None) -> CarvoiceConfig:

@@ -10,6 +10,7 @@ the reply from what the vehicle acknowledged (:meth:`Action.reply`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -57,7 +58,16 @@ SEATS = {
 PLACE_NAMES = {"driver": "the driver", "passenger": "the passenger", "front": "the front", "rear": "the back",
                "all": "everyone", "rear_left": "the rear left", "rear_right": "the rear right"}
 SOURCES = {"FM": "FM radio", "DAB": "digital radio", "USB": "USB", "BLUETOOTH": "Bluetooth", "INTERNET": "streaming"}
-POI_CATEGORIES = ("fuel", "charging", "parking", "restaurant", "cafe", "hotel", "hospital")
+POI_WORDS = {
+    "fuel": r"gas station|petrol station|filling station|gas|petrol|fuel|diesel|refuel|fill up",
+    "charging": r"charging station|charging point|charger|charging|supercharger|ev charger|charge|recharge",
+    "parking": r"parking lot|parking garage|car park|parking space|parking spot|parking|place to park|park",
+    "restaurant": r"restaurant|something to eat|place to eat|food|diner|lunch|dinner|burger|pizza",
+    "cafe": r"coffee shop|coffee|cafe|café",
+    "hotel": r"hotel|motel|place to stay|place to sleep",
+    "hospital": r"hospital|emergency room|er|clinic|doctor|a and e",
+}
+POI_CATEGORIES = tuple(POI_WORDS)
 WINDOW_FAST_KMH = 130.0
 """Above this speed windows open at most half way."""
 
@@ -328,11 +338,19 @@ def reply_source(args: dict, state: State) -> str:
     return f"Switched to {SOURCES[state[f'{MEDIA}.Played.Source']]}; playing {now_playing(state)}."
 
 
+def poi_category(word: str) -> str | None:
+    """The POI category a word names: "charger" -> charging."""
+    return next((c for c, words in POI_WORDS.items() if re.fullmatch(words, word.strip().lower())), None)
+
+
 def plan_navigate(args: dict, state: State) -> Plan:
     destination = args["destination"]
-    category = destination.removeprefix("poi:").split(":")[0]
-    if destination.startswith("poi:") and category not in POI_CATEGORIES:
-        raise Refusal(f"I can find {', '.join(POI_CATEGORIES)}, but not {category}.")
+    if destination.startswith("poi:"):
+        word, _, rank = destination.removeprefix("poi:").partition(":")
+        category = poi_category(word)
+        if category is None:
+            raise Refusal(f"I can find {', '.join(POI_CATEGORIES)}, but not {word}.")
+        destination = f"poi:{category}" + (f":{rank}" if rank else "")
     return [(f"{NAV}.DestinationName", destination)]
 
 

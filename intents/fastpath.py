@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from intents.catalogue import POI_CATEGORIES, SOURCES
+from intents.catalogue import POI_WORDS
 from intents.text import normalize, with_digits
 
 
@@ -333,17 +333,6 @@ def play(c: Clause) -> Call | None:
 
 
 # -- navigation -------------------------------------------------------------------------------------
-POI_WORDS = {
-    "fuel": r"gas station|petrol station|filling station|gas|petrol|fuel|diesel|refuel|fill up",
-    "charging": r"charging station|charging point|charger|charging|supercharger|ev charger|charge|recharge",
-    "parking": r"parking lot|parking garage|car park|parking space|parking spot|parking|place to park|park",
-    "restaurant": r"restaurant|something to eat|place to eat|food|diner|lunch|dinner|burger|pizza",
-    "cafe": r"coffee shop|coffee|cafe|café",
-    "hotel": r"hotel|motel|place to stay|place to sleep",
-    "hospital": r"hospital|emergency room|er|clinic|doctor|a and e",
-}
-
-
 def destination_of(text: str) -> str:
     """A spoken destination as the navigation ECU takes it: a place name, or poi:<category>."""
     text = re.sub(r"^(?:the|a|an)\s+", "", text.strip())

@@ -91,7 +91,7 @@ class EmbeddedBroker:
             self._loop.run_forever()
 
         for name in ("amqtt", "transitions"):
-            logging.getLogger(name).setLevel(logging.WARNING)
+            logging.getLogger(name).setLevel(logging.ERROR)  # amqtt warns about routine PUBACK races
         self._thread = threading.Thread(target=run, name="embedded-mqtt-broker", daemon=True)
         self._thread.start()
         if not ready.wait(timeout_s) or failure:
