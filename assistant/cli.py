@@ -36,6 +36,8 @@ sim_app = typer.Typer(help="The simulated vehicle on the MQTT bus.", no_args_is_
 app.add_typer(sim_app, name="sim")
 intents_app = typer.Typer(help="The intent catalogue.", no_args_is_help=True)
 app.add_typer(intents_app, name="intents")
+bench_app = typer.Typer(help="Benchmarks.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
 models_app = typer.Typer(help="The model registry: list, install, verify, locate models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -263,15 +265,22 @@ def models_path(model_id: str, config_file: ConfigOption = None) -> None:
     print(registry.path(model_id))
 
 
+def intents_markdown() -> str:
+    """The catalogue as a Markdown table (the README's copy is checked against it)."""
+    lines = ["| action | domain | arguments | what it does | said like |", "| --- | --- | --- | --- | --- |"]
+    for a in CATALOGUE.values():
+        cells = [f"`{a.name}`", a.domain, a.signature().partition("(")[2].rstrip(")"), a.description, "; ".join(a.examples)]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return "\n".join(lines)
+
+
 @intents_app.command("list")
 def intents_list(markdown: Annotated[bool, typer.Option(help="print a Markdown table")] = False) -> None:
     """Every action the assistant can take, with its arguments and the signals it uses."""
     rows = [(a.name, a.domain, a.signature().partition("(")[2].rstrip(")"), a.description, "; ".join(a.examples))
             for a in CATALOGUE.values()]
     if markdown:
-        print("| action | domain | arguments | what it does | said like |\n| --- | --- | --- | --- | --- |")
-        for row in rows:
-            print("| " + " | ".join(f"`{row[0]}`" if i == 0 else row[i] for i in range(5)) + " |")
+        print(intents_markdown())
         return
     table = Table(title=f"{len(rows)} actions")
     for column in ("action", "domain", "arguments", "what it does", "said like"):
@@ -333,6 +342,50 @@ def chat(
                 print_turn(dialogue.handle(text, session), as_json)
     except (BusError, BrokerStartError, ModelError) as exc:
         raise fail(str(exc)) from None
+
+
+@bench_app.command("intents")
+def bench_intents(
+    models: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="LLM id; default: every installed LLM")] = None,
+    modes: Annotated[str, typer.Option(help="comma-separated: fast, llm, combined")] = "fast,llm,combined",
+    limit: Annotated[Optional[int], typer.Option(help="only the first N cases")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the full report as JSON")] = False,
+    config_file: ConfigOption = None,
+) -> None:
+    """Accuracy and latency of the fast path, the LLM path and both, on the labelled intent set."""
+    from assistant.bench import MODES, installed_llms, run_intent_bench
+
+    config = load_config(config_file)
+    chosen = tuple(m.strip() for m in modes.split(",") if m.strip())
+    if unknown := set(chosen) - set(MODES):
+        raise fail(f"unknown mode(s) {', '.join(sorted(unknown))}; choose from {', '.join(MODES)}")
+    model_ids = models or installed_llms(Registry(config.models.store_dir))
+    try:
+        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                      TimeRemainingColumn(), console=err_console, transient=True) as bar:
+            tasks: dict[str, TaskID] = {}
+
+            def progress(label: str, done: int, total: int) -> None:
+                tasks.setdefault(label, bar.add_task(label, total=total))
+                bar.update(tasks[label], completed=done)
+
+            report = run_intent_bench(config, model_ids, chosen, limit, progress)
+    except (ModelError, BusError, BrokerStartError) as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return
+    table = Table(title=f"intent benchmark: {report['cases']} cases, {report['turns']} turns")
+    for column in ("mode", "model", "accuracy", "single", "dialogue", "refusal", "path", "turns", "path acc.",
+                   "p50 ms", "p95 ms"):
+        table.add_column(column)
+    for run in report["runs"]:
+        for number, (path, stats) in enumerate(run["by_path"].items()):
+            head = [run["mode"], run["model"] or "-", f"{run['accuracy']:.1%}"] + \
+                [f"{run['by_kind'][k]:.1%}" if run["by_kind"][k] is not None else "-" for k in ("single", "dialogue", "refusal")]
+            table.add_row(*(head if number == 0 else [""] * 6), path, str(stats["turns"]),
+                          f"{stats['accuracy']:.1%}", f"{stats['p50_ms']:.1f}", f"{stats['p95_ms']:.1f}")
+    console.print(table)
 
 
 def with_vehicle(config: CarvoiceConfig, vehicle_id: str | None) -> CarvoiceConfig:

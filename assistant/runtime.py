@@ -42,7 +42,7 @@ def load_llm(registry: Registry, settings: LlmSettings) -> LlmIntentModel:
     spec = registry.spec(settings.model)
     path: Path = settings.path or registry.verify(settings.model) / spec.files[0].name
     log.info("loading %s from %s", spec.id, path)
-    return LlmIntentModel(path, spec.chat_format or "chatml", settings)
+    return LlmIntentModel(path, settings.chat_format or spec.chat_format or "auto", settings)
 
 
 @contextmanager

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from vehicle_bus.signals import SIGNALS
@@ -25,6 +25,21 @@ MUTED = "Vehicle.Private.Carvoice.Media.IsMuted"
 State = dict[str, Any]
 Plan = list[tuple[str, Any]]
 """Vehicle writes: (VSS path, value), applied in order."""
+
+
+DOMAIN_WORDS = {
+    "climate": r"temperature|temp|degrees?|celsius|fahrenheit|warm\w*|hot\w*|heat\w*|cold\w*|cool\w*|chill\w*|"
+               r"freez\w*|boiling|stuffy|fan|fans|air|ac|aircon|blow\w*|breeze|vents?|defrost\w*|demist\w*|"
+               r"defog\w*|fog\w*|mist\w*|windscreen|windshield|windows?|seats?|recirculat\w*|climate|sweat\w*",
+    "media": r"play\w*|music|songs?|tracks?|album|artist|band|listen\w*|hear|radio|station|fm|dab|volume|"
+             r"loud\w*|quiet\w*|mute|unmute|sound|audio|skip|next|previous|pause|resume|bluetooth|usb|"
+             r"stream\w*|put on|tunes?|sing\w*|jazz|rock|pop|classical|reggae|soul",
+    "navigation": r"navigat\w*|route|directions?|drive|driving|take me|take us|get me|bring me|go|head|destination|"
+                  r"way to|trip|guidance|map|find|nearest|closest|near|nearby|gas|fuel|petrol|charg\w*|park\w*|"
+                  r"restaurant|eat|food|hungry|coffee|cafe|hotel|hospital|stay",
+}
+ETA_WORDS = r"arriv\w*|eta|how long|how far|how much longer|get there|there yet|destination|minutes|distance|left"
+"""Words one of which a sentence must contain for the LLM's reading of it as an action of that domain to stand."""
 
 
 class Refusal(Exception):
@@ -61,10 +76,10 @@ SOURCES = {"FM": "FM radio", "DAB": "digital radio", "USB": "USB", "BLUETOOTH": 
 POI_WORDS = {
     "fuel": r"gas station|petrol station|filling station|gas|petrol|fuel|diesel|refuel|fill up",
     "charging": r"charging station|charging point|charger|charging|supercharger|ev charger|charge|recharge",
-    "parking": r"parking lot|parking garage|car park|parking space|parking spot|parking|place to park|park",
-    "restaurant": r"restaurant|something to eat|place to eat|food|diner|lunch|dinner|burger|pizza",
+    "parking": r"parking lot|parking garage|car park|parking space|parking spot|parking|(?:place|somewhere) to park|park",
+    "restaurant": r"restaurant|something to eat|(?:place|somewhere) to eat|food|diner|lunch|dinner|burger|pizza",
     "cafe": r"coffee shop|coffee|cafe|café",
-    "hotel": r"hotel|motel|place to stay|place to sleep",
+    "hotel": r"hotel|motel|(?:place|somewhere) to (?:stay|sleep)",
     "hospital": r"hospital|emergency room|er|clinic|doctor|a and e",
 }
 POI_CATEGORIES = tuple(POI_WORDS)
@@ -134,6 +149,21 @@ class Action:
     replier: Callable[[dict, State], str]
     examples: tuple[str, ...] = ()
     kind: Literal["command", "question", "dialogue"] = "command"
+
+    @property
+    def vocabulary(self) -> str:
+        """A regex of words that mark a sentence as plausibly asking for this action."""
+        if self.name == "ask_eta":
+            return ETA_WORDS
+        if self.name in ("ask_cabin_temperature", "ask_outside_temperature"):
+            return DOMAIN_WORDS["climate"] + "|outside|inside"
+        if self.name == "ask_now_playing":
+            return DOMAIN_WORDS["media"] + "|this|who"
+        return DOMAIN_WORDS.get(self.domain, r"\w+")
+
+    def is_plausible_for(self, text: str) -> bool:
+        """Whether ``text`` (normalised) has any word of this action's vocabulary."""
+        return re.search(rf"\b(?:{self.vocabulary})\b", text) is not None
 
     def arg(self, name: str) -> Arg:
         return next(a for a in self.args if a.name == name)

@@ -11,6 +11,7 @@ Replies are built from the vehicle's state after its acks, never from what a mod
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -22,6 +23,8 @@ from intents.fastpath import SOURCE_WORDS, Call, FastPath, destination_of, seat_
 from intents.text import normalize, with_digits
 from intents.vehicle import Vehicle
 from vehicle_bus.client import BusError, SetRejected
+
+log = logging.getLogger(__name__)
 
 NOT_UNDERSTOOD = "Sorry, I didn't catch that."
 OUT_OF_DOMAIN = "Sorry, I can only help with the car's climate, media and navigation."
@@ -128,6 +131,9 @@ class Dialogue:
         started = time.perf_counter()
         calls = self.llm.parse(text, session.last_call)
         timings["llm_ms"] = (time.perf_counter() - started) * 1000
+        if not all(CATALOGUE[c.name].is_plausible_for(words) for c in calls if c.name in CATALOGUE):
+            log.info("LLM read %r as %s, but the sentence has no word of that domain: not acting", text, calls)
+            return None, "llm"
         return (calls or None), "llm"
 
     @staticmethod

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from intents.catalogue import POI_WORDS
+from intents.catalogue import CATALOGUE, POI_WORDS
 from intents.text import normalize, with_digits
 
 
@@ -92,7 +92,8 @@ def set_temperature(c: Clause) -> Call | None:
         return Call("set_temperature")
     match = (re.search(rf"\b{TEMPERATURE_WORDS}\b.*?\b(?:to|at|on)\s+{NUMBER}", t)
              or re.search(rf"(?:^|\b(?:set|make|put|keep|change|want|like|have)\b.*?)\b{NUMBER}\s*(?:degrees?|fahrenheit|celsius)", t)
-             or re.search(rf"\b(?:driver|passenger|rear|back|front)(?: side| seat)?\s+(?:to\s+)?{NUMBER}$", t))
+             or re.search(rf"\b{NUMBER}\s*degrees?\b", t)
+             or re.search(rf"\b(?:driver|passenger|rear|back|front|my side)(?: side| seat)?\s+(?:to\s+)?{NUMBER}$", t))
     if not match or (re.search(r"\b(?:fan|volume|window|seat heat|percent)\b", t) and "degree" not in t):
         return None
     if re.search(rf"{WARMER}|{COOLER}|\b(?:up|down|higher|lower|more|less|by)\b", t):
@@ -110,9 +111,9 @@ WARMER = r"\b(?:warmer|hotter|warm(?: it)? up|heat(?: it)? up|increase the (?:te
          r"turn up the (?:heat|temperature)|temperature up|up the (?:heat|temperature)|higher temperature)\b"
 COOLER = r"\b(?:cooler|colder|cool(?: it)? down|chill|decrease the (?:temperature|heat)|lower the temperature|" \
          r"turn down the (?:heat|temperature)|temperature down|reduce the (?:temperature|heat)|less heat)\b"
-FEELINGS = ((r"\b(?:i am|we are|it is|feeling|i feel|getting) (?:a bit |so |very |really |too |quite )?(?:cold|chilly)\b", 1.0),
+FEELINGS = ((r"\b(?:am|are|is|feel|feels|feeling|getting) (?:a bit |a little |so |very |really |too |quite )?(?:cold|chilly)\b", 1.0),
             (r"\b(?:freezing|frozen)\b", 2.0),
-            (r"\b(?:i am|we are|it is|feeling|i feel|getting) (?:a bit |so |very |really |too |quite )?(?:hot|warm|stuffy)\b", -1.0),
+            (r"\b(?:am|are|is|feel|feels|feeling|getting) (?:a bit |a little |so |very |really |too |quite )?(?:hot|warm|stuffy)\b", -1.0),
             (r"\b(?:boiling|roasting|sweating)\b", -2.0))
 
 
@@ -256,10 +257,9 @@ def media_source(c: Clause) -> Call | None:
     if not re.search(r"\b(?:switch|change|go|turn|put|use|play|listen|set)\b|\bsource\b|^(?:the )?(?:radio|fm)$", t):
         return None
     for pattern, source in SOURCE_WORDS:
-        if re.search(pattern, t) and not re.search(r"\bstation\b.*\b\w+\b", t.split(pattern)[0] if False else "") \
-                and re.fullmatch(rf"(?:switch|change|go|turn|put|use|play|listen|set)?(?: (?:it|the source|"
-                                 rf"source|audio|music|over|back|on))*(?: to| on| the| some| from| my)*\s*"
-                                 rf"(?:the )?{pattern[2:-2]}(?: radio| audio| music| source| input)?", t):
+        if re.fullmatch(rf"(?:switch|change|go|turn|put|use|play|listen|set)?(?: (?:it|the source|source|audio|music|"
+                        rf"over|back|on))*(?: to| on| the| some| from| my)*\s*(?:the )?{pattern[2:-2]}"
+                        rf"(?: radio| audio| music| source| input)?", t):
             return Call("set_media_source", {"source": source})
     return None
 
@@ -299,7 +299,8 @@ def volume(c: Clause) -> Call | None:
         return Call("change_volume", {"delta": 10})
     if re.fullmatch(r"(?:turn (?:it|the music|the volume) down|turn down (?:the )?(?:volume|music|sound|it)|quieter|"
                     r"(?:a (?:bit|little) )?quieter|softer|volume down|decrease (?:the )?volume|lower (?:the )?volume|"
-                    r"reduce (?:the )?volume|too loud)(?: (?:a (?:bit|little)|please))?", t):
+                    r"reduce (?:the )?volume|(?:it is |that is |this is |music is )?(?:way )?too loud)"
+                    r"(?: (?:a (?:bit|little)|please))?", t):
         return Call("change_volume", {"delta": -10})
     if not re.search(r"\b(?:volume|sound level)\b", t):
         return None
@@ -320,7 +321,7 @@ def mute(c: Clause) -> Call | None:
     return None
 
 
-PLAY = re.compile(r"^(?:play|put on|listen to|i want to hear|let me hear|queue|shuffle|play me)\s+(?:some |the |a )?"
+PLAY = re.compile(r"^(?:play|put on|listen to|hear|i want to hear|let me hear|queue|shuffle|play me)\s+(?:some |the |a )?"
                   r"(?:(?:music|songs?|album|track) (?:by |from |of )?)?(?P<query>.+?)(?: please)?$")
 
 
@@ -329,6 +330,7 @@ def play(c: Clause) -> Call | None:
     if not match or re.search(r"\b(?:podcast|audiobook|video|movie|netflix|youtube)\b", c.words):
         return None
     query = re.sub(r"\s+(?:on|from) (?:the )?(?:radio|spotify|usb|bluetooth)$", "", match["query"])
+    query = re.sub(r"^(?:something|anything|songs|music|stuff) (?:by|from) ", "", query)
     return Call("play_media", {"query": query})
 
 
@@ -354,16 +356,18 @@ FIND = re.compile(r"^(?:find|search for|look for|where is|show me|i need|we need
 
 def navigate(c: Clause) -> Call | None:
     t = c.words
-    if re.search(r"\b(?:cancel|stop|end|quit|clear)\b.*\b(?:navigation|route|guidance|directions|trip)\b", t):
+    if re.search(r"\b(?:cancel|stop|end|quit|clear)\b.*\b(?:navigation|navigating|route|guidance|directions|trip)\b", t):
         return Call("cancel_navigation")
     if match := NAVIGATE.match(t):
         dest = match["dest"]
-        if dest and re.fullmatch(r"(?:there|somewhere|home|work)", dest):
+        if dest and (re.fullmatch(r"(?:there|somewhere|home|work)", dest)
+                     or re.search(r"\b(?:track|song|music|album)\b|\b(?:radio|next|previous|last) station\b", dest)):
             return None
         return Call("navigate_to", _args(destination=destination_of(dest) if dest else None))
     if (match := FIND.match(t)) and destination_of(match["dest"]).startswith("poi:"):
         return Call("navigate_to", {"destination": destination_of(match["dest"])})
-    for pattern, category in ((r"i (?:am|feel) hungry|i need to eat", "restaurant"),
+    for pattern, category in ((r"i (?:am|feel) hungry|i need to eat|where can i eat", "restaurant"),
+                              (r"where can i park|i need to park", "parking"),
                               (r"(?:i am|we are|car is|battery is) (?:running )?(?:low on|out of) (?:gas|fuel|petrol)"
                                r"|(?:need|running low on) (?:gas|fuel|petrol)|tank is (?:almost )?empty", "fuel"),
                               (r"battery is (?:low|almost empty|running low)|need to charge|low battery", "charging")):
@@ -378,7 +382,7 @@ QUESTIONS = (
      r"are we there yet|distance to|time left|minutes left|when do we arrive)\b", "ask_eta"),
     (r"\b(?:what is|what song|which song|who is|who sings|what am i listening|name of this|what track|"
      r"which track|what album|who is this)\b.*\b(?:playing|song|track|listening|singing|this|album|artist|on)\b|"
-     r"^what is on$|^who is this$", "ask_now_playing"),
+     r"^what is on$|^who is this$|^what am i listening to$", "ask_now_playing"),
     (r"\b(?:temperature|how (?:cold|warm|hot)|degrees)\b.*\b(?:outside|out there|exterior)\b", "ask_outside_temperature"),
     (r"\b(?:what is|what|how (?:cold|warm|hot)|tell me)\b.*\b(?:temperature|in here|inside|cabin|degrees)\b", "ask_cabin_temperature"),
 )
@@ -428,7 +432,6 @@ def follow_up(c: Clause) -> Call | None:
 
 
 def _place_args(action_name: str) -> tuple[str, ...]:
-    from intents.catalogue import CATALOGUE
     return tuple(a.name for a in CATALOGUE[action_name].args) if action_name in CATALOGUE else ()
 
 

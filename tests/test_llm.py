@@ -7,7 +7,7 @@ import pytest
 from intents.catalogue import CATALOGUE
 from intents.dialogue import OUT_OF_DOMAIN, Dialogue
 from intents.fastpath import FastPath
-from intents.llm import TEMPLATES, LlmIntentModel, LlmSettings, grammar, parse_calls
+from intents.llm import TEMPLATES, LlmIntentModel, LlmSettings, detect_chat_format, grammar, parse_calls
 from intents.vehicle import BusVehicle
 
 MODEL = "qwen2.5-coder-0.5b-instruct"
@@ -44,14 +44,27 @@ def test_call_syntax_round_trips():
     assert parse_calls("none") == []
 
 
-@pytest.mark.parametrize("said, action, args", [
-    ("I want to listen to some music by Queen", "play_media", {"query": "Queen"}),
-    ("take me to Hamburg", "navigate_to", {"destination": "Hamburg"}),
+@pytest.mark.parametrize("said, action, args, status", [
+    ("switch on the air conditioning", "set_air_conditioning", {"on": True}, "applied"),
+    ("turn up the heat", "change_temperature", {"delta": 1.0, "zone": "front"}, "applied"),
+    ("I want to listen to some music by Queen", "play_media", {"query": "Queen"}, "applied"),
+    ("take me to Hamburg", "navigate_to", {"destination": "Hamburg"}, "applied"),
+    ("what's our ETA", "ask_eta", {}, "answered"),
 ])
-def test_llm_path_turns_sentences_into_validated_actions(said, action, args, llm_dialogue):
+def test_llm_path_turns_sentences_into_validated_actions(said, action, args, status, llm_dialogue):
     turn = llm_dialogue.handle(said)
     assert turn.path == "llm" and "llm_ms" in turn.timings_ms
-    assert [(a.name, a.args, a.status) for a in turn.actions] == [(action, args, "applied")]
+    assert [(a.name, a.args, a.status) for a in turn.actions] == [(action, args, status)]
+
+
+@pytest.mark.parametrize("said", ["order a pizza", "set an alarm for 7am", "turn on the lights in my house"])
+def test_llm_readings_without_a_word_of_their_domain_are_not_acted_on(said, llm, llm_dialogue, vehicle):
+    """The 0.5B model reads these as car actions; the domain-vocabulary check stops them."""
+    before = dict(vehicle.state)
+    turn = llm_dialogue.handle(said)
+    assert parse_calls(llm.last_raw), "the model proposed an action"
+    assert turn.actions == [] and turn.reply == OUT_OF_DOMAIN
+    assert vehicle.state == before
 
 
 @pytest.mark.parametrize("said", [
@@ -89,6 +102,12 @@ def test_r1_template_skips_or_caps_reasoning_and_never_executes_it(gguf):
     assert "</think>" not in capped.last_raw and "<think>" not in capped.last_raw
     direct = LlmIntentModel(gguf, "deepseek-r1", LlmSettings(think_budget=0))
     assert direct._think(direct.prompt("hi", None)) == "\n"
+
+
+def test_chat_format_is_read_from_the_gguf(llm):
+    assert detect_chat_format(llm.llm.metadata) == "chatml"  # Qwen2.5 ships a ChatML template
+    assert detect_chat_format({"tokenizer.chat_template": "{{'<｜User｜>' + m}}{{'<｜Assistant｜>'}}"}) == "deepseek-r1"
+    assert detect_chat_format({}) == "chatml"
 
 
 def test_unknown_chat_format_is_refused(gguf):
