@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 NOT_UNDERSTOOD = "Sorry, I didn't catch that."
 OUT_OF_DOMAIN = "Sorry, I can only help with the car's climate, media and navigation."
 UNSAFE = "Sorry, I can't control driving or safety systems."
+NO_ACTION = {"unsafe": (UNSAFE, "fast"), "empty": (NOT_UNDERSTOOD, "none"), "none": (OUT_OF_DOMAIN, "none"),
+             "llm": (OUT_OF_DOMAIN, "llm")}
+"""Why no action was taken -> (reply, path reported)."""
 INVERSE_WRITES = {("Vehicle.Cabin.Infotainment.Media.Action", "SKIP_FORWARD"): "SKIP_BACKWARD",
                   ("Vehicle.Cabin.Infotainment.Media.Action", "SKIP_BACKWARD"): "SKIP_FORWARD"}
 """Writes whose undo is another command rather than the previous value."""
@@ -101,8 +104,8 @@ class Dialogue:
         timings: dict[str, float] = {}
         calls, path = self._understand(text, session, timings)
         if calls is None:
-            reply = UNSAFE if path == "unsafe" else NOT_UNDERSTOOD if path == "empty" else OUT_OF_DOMAIN
-            turn = Turn(text, [], reply, "fast" if path == "unsafe" else "none" if path == "empty" else path, timings)
+            reply, path = NO_ACTION[path]
+            turn = Turn(text, [], reply, path, timings)
         else:
             vehicle_started = time.perf_counter()
             results = self._carry_out(calls, session)
