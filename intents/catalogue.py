@@ -77,7 +77,8 @@ POI_WORDS = {
     "fuel": r"gas station|petrol station|filling station|gas|petrol|fuel|diesel|refuel|fill up",
     "charging": r"charging station|charging point|charger|charging|supercharger|ev charger|charge|recharge",
     "parking": r"parking lot|parking garage|car park|parking space|parking spot|parking|(?:place|somewhere) to park|park",
-    "restaurant": r"restaurant|something to eat|(?:place|somewhere) to eat|food|diner|lunch|dinner|burger|pizza",
+    "restaurant": r"restaurant|something to eat|(?:place|somewhere) to (?:eat|grab (?:lunch|dinner|a bite|food))|food|"
+                  r"diner|lunch|dinner|burger|pizza",
     "cafe": r"coffee shop|coffee|cafe|café",
     "hotel": r"hotel|motel|(?:place|somewhere) to (?:stay|sleep)",
     "hospital": r"hospital|emergency room|er|clinic|doctor|a and e",
@@ -375,6 +376,8 @@ def poi_category(word: str) -> str | None:
 
 def plan_navigate(args: dict, state: State) -> Plan:
     destination = args["destination"]
+    if destination.lower() in ("home", "work", "the office", "office"):
+        raise Refusal(f"I don't have an address saved for {destination.lower()}; tell me the town instead.")
     if destination.startswith("poi:"):
         word, _, rank = destination.removeprefix("poi:").partition(":")
         category = poi_category(word)

@@ -49,7 +49,8 @@ NUMBER = r"(-?\d+(?:\.\d+)?)"
 
 
 def _on(text: str, default: bool = True) -> bool:
-    if re.search(r"\b(?:off|disable|deactivate|stop|no more|without|kill)\b", text):
+    if re.search(r"\b(?:off|disable|deactivate|stop|no more|without|kill|do not need|no longer|anymore|not needed)\b",
+                 text):
         return False
     if re.search(r"\b(?:on|enable|activate|start|use)\b", text):
         return True
@@ -93,6 +94,7 @@ def set_temperature(c: Clause) -> Call | None:
     match = (re.search(rf"\b{TEMPERATURE_WORDS}\b.*?\b(?:to|at|on)\s+{NUMBER}", t)
              or re.search(rf"(?:^|\b(?:set|make|put|keep|change|want|like|have)\b.*?)\b{NUMBER}\s*(?:degrees?|fahrenheit|celsius)", t)
              or re.search(rf"\b{NUMBER}\s*degrees?\b", t)
+         or re.search(rf"\b(?:want|like|make|have|keep|set) it (?:at |to )?{NUMBER}(?: in here| inside)?$", t)
              or re.search(rf"\b(?:driver|passenger|rear|back|front|my side)(?: side| seat)?\s+(?:to\s+)?{NUMBER}$", t))
     if not match or (re.search(r"\b(?:fan|volume|window|seat heat|percent)\b", t) and "degree" not in t):
         return None
@@ -110,6 +112,7 @@ def set_temperature(c: Clause) -> Call | None:
 WARMER = r"\b(?:warmer|hotter|warm(?: it)? up|heat(?: it)? up|increase the (?:temperature|heat)|raise the temperature|" \
          r"turn up the (?:heat|temperature)|temperature up|up the (?:heat|temperature)|higher temperature)\b"
 COOLER = r"\b(?:cooler|colder|cool(?: it)? down|chill|decrease the (?:temperature|heat)|lower the temperature|" \
+         r"drop the (?:temp|temperature|heat)|reduce the temp|" \
          r"turn down the (?:heat|temperature)|temperature down|reduce the (?:temperature|heat)|less heat)\b"
 FEELINGS = ((r"\b(?:am|are|is|feel|feels|feeling|getting) (?:a bit |a little |so |very |really |too |quite )?(?:cold|chilly)\b", 1.0),
             (r"\b(?:freezing|frozen)\b", 2.0),
@@ -141,7 +144,7 @@ def change_temperature(c: Clause) -> Call | None:
     return Call("change_temperature", _args(delta=delta, zone=zone))
 
 
-FAN_LEVELS = {"max": 100, "maximum": 100, "full": 100, "highest": 100, "high": 75, "medium": 50, "half": 50,
+FAN_LEVELS = {"crank": 100, "blast": 100, "max": 100, "maximum": 100, "full": 100, "highest": 100, "high": 75, "medium": 50, "half": 50,
               "low": 25, "lowest": 10, "minimum": 10}
 
 
@@ -155,7 +158,9 @@ def fan(c: Clause) -> Call | None:
     if re.search(r"\b(?:less|weaker|decrease|down|slower|lower)\b", t) and not re.search(r"\bto\b", t):
         return Call("change_fan_speed", _args(delta=-20, zone=zone))
     if level := re.search(rf"{NUMBER}", t):
-        return Call("set_fan_speed", _args(level=round(float(level.group(1))), zone=zone))
+        value = round(float(level.group(1)))
+        value = value * 10 if value <= 10 and "percent" not in t else value  # "fan speed three": level 3 of 10
+        return Call("set_fan_speed", _args(level=value, zone=zone))
     for word, level in FAN_LEVELS.items():
         if re.search(rf"\b{word}\b", t):
             return Call("set_fan_speed", _args(level=level, zone=zone))
@@ -211,7 +216,7 @@ def seat(c: Clause) -> Call | None:
     t = c.digits
     if not re.search(r"\bseats?\b", t) or not re.search(r"\b(?:heat\w*|warm\w*|cool\w*|ventilat\w*|chill)\b", t):
         return None
-    place = seat_place(re.sub(r"\bseats?\b", "", t))
+    place = seat_place(re.sub(r"\bseats?\b", "", t)) or ("front" if re.search(r"\bseats\b", t) else None)
     cooling = bool(re.search(r"\b(?:cool\w*|ventilat\w*|chill)\b", t))
     level = 66
     if re.search(r"\b(?:off|stop|disable)\b", t):
@@ -286,7 +291,7 @@ def skip(c: Clause) -> Call | None:
             and not re.search(r"\bplay (?:the )?last\b(?! (?:song|track|one))", t):
         return Call("previous_track")
     if re.fullmatch(r"(?:i do not like this(?: song| one)?|not this(?: song| one)?|something else|another(?: one| song)"
-                    r"|change (?:the |this )?(?:song|track))", t):
+                    r"|change (?:the |this )?(?:song|track|station|channel))", t):
         return Call("next_track")
     return None
 
@@ -302,6 +307,8 @@ def volume(c: Clause) -> Call | None:
                     r"reduce (?:the )?volume|(?:it is |that is |this is |music is )?(?:way )?too loud)"
                     r"(?: (?:a (?:bit|little)|please))?", t):
         return Call("change_volume", {"delta": -10})
+    if re.search(r"\b(?:louder|quieter|softer)\b", t) and not re.search(r"\b(?:fan|air)\b", t):
+        return Call("change_volume", {"delta": 10 if "louder" in t else -10})
     if not re.search(r"\b(?:volume|sound level)\b", t):
         return None
     if level := re.search(rf"{NUMBER}", t):
@@ -321,7 +328,7 @@ def mute(c: Clause) -> Call | None:
     return None
 
 
-PLAY = re.compile(r"^(?:play|put on|listen to|hear|i want to hear|let me hear|queue|shuffle|play me)\s+(?:some |the |a )?"
+PLAY = re.compile(r"^(?:play|put on|listen to|hear|i want to hear|let me hear|queue|shuffle|play me|tune (?:in )?to)\s+(?:some |the |a )?"
                   r"(?:(?:music|songs?|album|track) (?:by |from |of )?)?(?P<query>.+?)(?: please)?$")
 
 
@@ -347,6 +354,7 @@ def destination_of(text: str) -> str:
 
 
 NAVIGATE = re.compile(r"^(?:navigate|drive|take me|take us|bring me|get me|go|head|directions|route|guide me|"
+                      r"(?:i (?:need|have|want) to |we (?:need|have|want) to )?get|"
                       r"navigation|set (?:a |the )?(?:destination|route|course|navigation)|find (?:me )?a route|"
                       r"let us go|i want to go|i need to go|show me the way|how do i get|start navigation)"
                       r"(?:\s+(?:to|for|towards|over to|home to))?(?:\s+(?P<dest>.+))?$")
@@ -360,7 +368,7 @@ def navigate(c: Clause) -> Call | None:
         return Call("cancel_navigation")
     if match := NAVIGATE.match(t):
         dest = match["dest"]
-        if dest and (re.fullmatch(r"(?:there|somewhere|home|work)", dest)
+        if dest and (re.fullmatch(r"(?:there|somewhere)", dest)
                      or re.search(r"\b(?:track|song|music|album)\b|\b(?:radio|next|previous|last) station\b", dest)):
             return None
         return Call("navigate_to", _args(destination=destination_of(dest) if dest else None))
@@ -379,11 +387,13 @@ def navigate(c: Clause) -> Call | None:
 # -- questions and dialogue -------------------------------------------------------------------------
 QUESTIONS = (
     (r"\b(?:how long|how much longer|how far|when (?:will|do|are) we|eta|arrival time|time to (?:the )?destination|"
-     r"are we there yet|distance to|time left|minutes left|when do we arrive)\b", "ask_eta"),
+     r"are we there yet|distance to|time left|minutes left|when do we arrive|what time (?:will|do|are|should) we|"
+     r"(?:kilomet\w*|km|miles) (?:are )?left)\b", "ask_eta"),
     (r"\b(?:what is|what song|which song|who is|who sings|what am i listening|name of this|what track|"
      r"which track|what album|who is this)\b.*\b(?:playing|song|track|listening|singing|this|album|artist|on)\b|"
-     r"^what is on$|^who is this$|^what am i listening to$", "ask_now_playing"),
-    (r"\b(?:temperature|how (?:cold|warm|hot)|degrees)\b.*\b(?:outside|out there|exterior)\b", "ask_outside_temperature"),
+     r"^what is on$|^who is this$|^what am i listening to$|\b(?:which|what) (?:artist|band|singer)\b", "ask_now_playing"),
+    (r"\b(?:temperature|how (?:cold|warm|hot)|degrees|is it (?:cold|warm|hot|freezing))\b.*\b(?:outside|out there|"
+     r"exterior)\b", "ask_outside_temperature"),
     (r"\b(?:what is|what|how (?:cold|warm|hot)|tell me)\b.*\b(?:temperature|in here|inside|cabin|degrees)\b", "ask_cabin_temperature"),
 )
 

@@ -66,6 +66,9 @@ def dialogue(car, clock):
      "Navigating to Augsburg, DE:"),
     ("take me to the nearest charging station", {f"{NAV}.RouteStatus": "ACTIVE"}, "kilometres"),
     ("Navigate to Paris, France.", {f"{NAV}.DestinationName": "Paris, FR"}, "Navigating to Paris, FR"),
+    ("I need to get to Frankfurt airport", {f"{NAV}.DestinationName": "Frankfurt am Main, DE"}, "Frankfurt am Main"),
+    ("could you turn the heat up a couple of degrees", {DRIVER_TEMP: 23.0}, "23 degrees"),
+    ("fan speed three", {f"{HVAC}.Station.Row1.Driver.FanSpeed": 30}, "Fan at 30 percent."),
 ])
 def test_commands_change_the_car_and_say_so(said, expected, reply, dialogue, car):
     turn = dialogue.handle(said)
@@ -86,6 +89,12 @@ def test_questions_are_answered_from_the_vehicle_state(dialogue):
     assert eta.actions[0].status == "answered" and "minutes" in eta.reply and "Nuremberg, DE" in eta.reply
     assert dialogue.handle("what's the temperature inside").reply == \
         "It's 22 degrees inside; the temperature is set to 21."
+
+
+def test_negated_requests_switch_off(dialogue, car):
+    dialogue.handle("turn on the AC")
+    assert dialogue.handle("I don't need the AC anymore").reply == "Air conditioning off."
+    assert car.state()[f"{HVAC}.IsAirConditioningActive"] is False
 
 
 def test_follow_ups_use_the_last_request(dialogue, car):
@@ -147,6 +156,7 @@ def test_sessions_are_separate(dialogue):
     ("turn on the AC and set it to 40", "I can set the temperature between 16 and 28 degrees."),
     ("volume to 150", "The volume must be between 0 and 100."),
     ("cancel navigation", "There is no route to cancel."),
+    ("navigate home", "I don't have an address saved for home; tell me the town instead."),
     ("navigate to Xyzzyville", "Sorry, there is no place called 'xyzzyville' in the offline map."),
     ("set the temperature to 22 and navigate to Xyzzyville", "Sorry, there is no place called 'xyzzyville'"),
     ("play polka from mars", "Sorry, nothing in the media library matches 'polka from mars'."),
