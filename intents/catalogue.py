@@ -177,7 +177,7 @@ class Action:
         checked = {}
         for arg in self.args:
             value = args.get(arg.name)
-            if value is None:
+            if value is None or (arg.type == "text" and isinstance(value, str) and not value.strip()):
                 if arg.required:
                     raise MissingArgument(self.name, arg.name, arg.ask)
                 if arg.default is not None:
@@ -369,13 +369,24 @@ def reply_source(args: dict, state: State) -> str:
     return f"Switched to {SOURCES[state[f'{MEDIA}.Played.Source']]}; playing {now_playing(state)}."
 
 
+def destination_of(text: str) -> str:
+    """A spoken destination as the navigation ECU takes it: a place name, or poi:<category>."""
+    text = re.sub(r"^(?:the|a|an)\s+", "", text.strip())
+    text = re.sub(r"^(?:nearest|closest|nearby|next|close by)\s+", "", text)
+    for category, words in POI_WORDS.items():
+        if re.fullmatch(rf"(?:(?:a|an|the|some|nearest|closest|nearby|next)\s+)*(?:{words})(?:\s+(?:nearby|near "
+                        rf"here|close by|around here|near me))?", text):
+            return f"poi:{category}"
+    return text
+
+
 def poi_category(word: str) -> str | None:
     """The POI category a word names: "charger" -> charging."""
     return next((c for c, words in POI_WORDS.items() if re.fullmatch(words, word.strip().lower())), None)
 
 
 def plan_navigate(args: dict, state: State) -> Plan:
-    destination = args["destination"]
+    destination = destination_of(args["destination"])
     if destination.lower() in ("home", "work", "the office", "office"):
         raise Refusal(f"I don't have an address saved for {destination.lower()}; tell me the town instead.")
     if destination.startswith("poi:"):

@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from intents.catalogue import CATALOGUE, MissingArgument, Refusal, get_action
-from intents.fastpath import SOURCE_WORDS, Call, FastPath, destination_of, seat_place
+from intents.catalogue import CATALOGUE, MissingArgument, Refusal, destination_of, get_action
+from intents.fastpath import SOURCE_WORDS, Call, FastPath, seat_place
 from intents.text import normalize, with_digits
 from intents.vehicle import Vehicle
 from vehicle_bus.client import BusError, SetRejected

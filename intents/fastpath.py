@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from intents.catalogue import CATALOGUE, POI_WORDS
+from intents.catalogue import CATALOGUE, destination_of
 from intents.text import normalize, with_digits
 
 
@@ -342,17 +342,6 @@ def play(c: Clause) -> Call | None:
 
 
 # -- navigation -------------------------------------------------------------------------------------
-def destination_of(text: str) -> str:
-    """A spoken destination as the navigation ECU takes it: a place name, or poi:<category>."""
-    text = re.sub(r"^(?:the|a|an)\s+", "", text.strip())
-    text = re.sub(r"^(?:nearest|closest|nearby|next|close by)\s+", "", text)
-    for category, words in POI_WORDS.items():
-        if re.fullmatch(rf"(?:(?:a|an|the|some|nearest|closest|nearby|next)\s+)*(?:{words})(?:\s+(?:nearby|near "
-                        rf"here|close by|around here|near me))?", text):
-            return f"poi:{category}"
-    return text
-
-
 NAVIGATE = re.compile(r"^(?:navigate|drive|take me|take us|bring me|get me|go|head|directions|route|guide me|"
                       r"(?:i (?:need|have|want) to |we (?:need|have|want) to )?get|"
                       r"navigation|set (?:a |the )?(?:destination|route|course|navigation)|find (?:me )?a route|"

@@ -46,7 +46,7 @@ def test_call_syntax_round_trips():
 
 @pytest.mark.parametrize("said, action, args, status", [
     ("switch on the air conditioning", "set_air_conditioning", {"on": True}, "applied"),
-    ("turn up the heat", "change_temperature", {"delta": 1.0, "zone": "front"}, "applied"),
+    ("decrease the temperature by one degree", "change_temperature", {"delta": -1.0, "zone": "front"}, "applied"),
     ("I want to listen to some music by Queen", "play_media", {"query": "Queen"}, "applied"),
     ("take me to Hamburg", "navigate_to", {"destination": "Hamburg"}, "applied"),
     ("what's our ETA", "ask_eta", {}, "answered"),
