@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 APT_PACKAGES := mosquitto mosquitto-clients portaudio19-dev espeak-ng sox
-MODELS := qwen2.5-coder-0.5b-instruct
+MODELS := qwen2.5-coder-0.5b-instruct whisper-tiny.en piper-en_US-joe-medium
 # llama.cpp is built for portable AVX2, not -march=native: its AMX kernels, which a native build enables
 # on CPUs that have AMX, crash in batched decoding on machines like this one (llama.cpp issue 20824).
 LLAMA_CPP_VERSION := 0.3.36

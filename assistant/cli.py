@@ -388,6 +388,36 @@ def bench_intents(
     console.print(table)
 
 
+@app.command()
+def listen(
+    wav: Annotated[Path, typer.Option("--wav", help="the driver's utterance: WAV or any audio file")],
+    out: Annotated[Optional[Path], typer.Option("--out", help="write the spoken reply here (WAV)")] = None,
+    session: Annotated[str, typer.Option(help="dialogue session id")] = "voice",
+    as_json: Annotated[bool, typer.Option("--json", help="print the turn as JSON")] = False,
+    broker: BrokerOption = None,
+    vehicle: VehicleOption = None,
+    config_file: ConfigOption = None,
+) -> None:
+    """One spoken utterance through the whole pipeline: recognition, dialogue, the car, the spoken reply."""
+    from assistant.audio import AudioError, read_audio, write_wav
+    from assistant.runtime import build_voice
+
+    config = with_vehicle(load_config(config_file, broker), vehicle)
+    try:
+        audio = read_audio(wav)
+        with connected_vehicle(config) as car:
+            voice_turn = build_voice(config, build_dialogue(config, car)).handle(audio, session)
+    except (AudioError, BusError, BrokerStartError, ModelError) as exc:
+        raise fail(str(exc)) from None
+    if out:
+        write_wav(out, voice_turn.audio, voice_turn.sample_rate)
+    if as_json:
+        print(json.dumps(voice_turn.as_dict()))
+        return
+    err_console.print(f"[dim]heard: {voice_turn.transcript.text!r}[/]", highlight=False)
+    console.print(voice_turn.reply, highlight=False)
+
+
 def with_vehicle(config: CarvoiceConfig, vehicle_id: str | None) -> CarvoiceConfig:
     if not vehicle_id:
         return config

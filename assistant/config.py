@@ -59,6 +59,15 @@ class DialogueSettings(BaseModel):
     idle_timeout_s: float = Field(60.0, gt=0, le=3600, description="forget follow-up context after this idle time")
 
 
+class SpeechSettings(BaseModel):
+    """Speech recognition and synthesis models (ids in the model registry)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    asr_model: str = Field("whisper-tiny.en", description="faster-whisper model: whisper-tiny.en or whisper-base")
+    voice: str = Field("piper-en_US-joe-medium", description="Piper voice")
+
+
 class CarvoiceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -68,6 +77,7 @@ class CarvoiceConfig(BaseModel):
     models: ModelSettings = Field(default_factory=ModelSettings)
     llm: LlmSettings = Field(default_factory=LlmSettings)
     dialogue: DialogueSettings = Field(default_factory=DialogueSettings)
+    speech: SpeechSettings = Field(default_factory=SpeechSettings)
 
     @classmethod
     def load(cls, path: Path | None = None) -> CarvoiceConfig:

@@ -8,6 +8,8 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from assistant.config import CarvoiceConfig
+from assistant.pipeline import VoicePipeline
+from assistant.speech import Recognizer, Synthesizer
 from intents.dialogue import Dialogue
 from intents.fastpath import Call
 from intents.llm import LlmIntentModel, LlmSettings
@@ -63,6 +65,15 @@ def connected_vehicle(config: CarvoiceConfig) -> Iterator[BusVehicle]:
             client = BusClient(config.bus).connect()
         stack.callback(client.close)
         yield BusVehicle(client, config.vehicle.id).start()
+
+
+def build_voice(config: CarvoiceConfig, dialogue: Dialogue) -> VoicePipeline:
+    """Recogniser and voice from the registry (verified by sha256), around a dialogue."""
+    registry = Registry(config.models.store_dir)
+    recognizer = Recognizer(registry.verify(config.speech.asr_model), threads=config.llm.threads)
+    voice = registry.spec(config.speech.voice).files[0].name
+    synthesizer = Synthesizer(registry.verify(config.speech.voice) / voice)
+    return VoicePipeline(recognizer, dialogue, synthesizer)
 
 
 def build_dialogue(config: CarvoiceConfig, vehicle: BusVehicle) -> Dialogue:

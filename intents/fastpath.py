@@ -173,7 +173,7 @@ def fan(c: Clause) -> Call | None:
 
 def air_conditioning(c: Clause) -> Call | None:
     t = c.digits
-    if not re.search(r"\b(?:ac|air ?con|aircon|air conditioning|air conditioner|cooling system)\b", t):
+    if not re.search(r"\b(?:ac|air ?con|aircon|air condition\w*|cooling system)\b", t):
         return None
     if re.search(rf"{NUMBER}", t):
         return None  # "set the AC to 20" is a temperature

@@ -76,7 +76,7 @@ def client(bus) -> Iterator[BusClient]:
         yield connected
 
 
-TEST_MODELS = ("qwen2.5-coder-0.5b-instruct",)
+TEST_MODELS = ("qwen2.5-coder-0.5b-instruct", "whisper-tiny.en", "piper-en_US-joe-medium")
 
 
 @pytest.fixture(scope="session")

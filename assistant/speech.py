@@ -1,0 +1,58 @@
+"""The speech engines, built once and injected: faster-whisper for recognition, Piper for synthesis."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from intents.catalogue import CATALOGUE
+
+
+def car_prompt() -> str:
+    """A prompt of car commands (each action's first example from the intent catalogue), so the recogniser
+    expects car words ("play", not "place"; "air conditioning", not "air condition")."""
+    return "Car voice commands: " + ", ".join(a.examples[0] for a in CATALOGUE.values() if a.examples) + "."
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    audio_s: float
+    no_speech: bool
+
+
+class Recognizer:
+    """faster-whisper (CTranslate2, int8 on CPU) with Silero VAD; a model folder from the registry."""
+
+    def __init__(self, model_dir: Path, threads: int = 2, beam_size: int = 1):
+        from faster_whisper import WhisperModel
+
+        self.model = WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=threads)
+        self.beam_size = beam_size
+        self.prompt = car_prompt()
+
+    def transcribe(self, audio: np.ndarray) -> Transcript:
+        segments, _info = self.model.transcribe(audio, beam_size=self.beam_size, language="en", vad_filter=True,
+                                                initial_prompt=self.prompt, condition_on_previous_text=False)
+        text = " ".join(segment.text.strip() for segment in segments).strip()
+        return Transcript(text, len(audio) / 16_000, not re.search(r"[A-Za-z0-9]", text))
+
+
+class Synthesizer:
+    """A Piper voice; speaks sentence by sentence so the first audio is ready before the whole reply."""
+
+    def __init__(self, voice_file: Path):
+        from piper import PiperVoice
+
+        self.voice = PiperVoice.load(str(voice_file))
+        self.sample_rate = self.voice.config.sample_rate
+
+    def speak(self, text: str) -> Iterator[np.ndarray]:
+        """int16 audio, one chunk per sentence."""
+        for chunk in self.voice.synthesize(text):
+            yield chunk.audio_int16_array
+

@@ -1,0 +1,104 @@
+"""One spoken turn through real faster-whisper, the dialogue, the simulated car and Piper."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.audio import AudioError, read_audio, write_wav
+from assistant.pipeline import VoicePipeline
+from assistant.speech import Recognizer, Synthesizer
+from intents.dialogue import NOT_UNDERSTOOD, Dialogue
+from intents.vehicle import BusVehicle
+
+CARVOICE = str(Path(sys.executable).parent / "carvoice")
+HVAC = "Vehicle.Cabin.HVAC"
+
+
+@pytest.fixture(scope="session")
+def recognizer(test_registry) -> Recognizer:
+    return Recognizer(test_registry.verify("whisper-tiny.en"))
+
+
+@pytest.fixture(scope="session")
+def synthesizer(test_registry) -> Synthesizer:
+    return Synthesizer(test_registry.verify("piper-en_US-joe-medium") / "en_US-joe-medium.onnx")
+
+
+@pytest.fixture
+def pipeline(recognizer, synthesizer, vehicle, client) -> VoicePipeline:
+    return VoicePipeline(recognizer, Dialogue(BusVehicle(client, vehicle.vehicle_id).start()), synthesizer)
+
+
+def espeak(text: str, path: Path, rate: int = 150) -> Path:
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", str(rate), "-w", str(path), text], check=True)
+    return path
+
+
+def piper(synthesizer: Synthesizer, text: str, path: Path) -> Path:
+    write_wav(path, synthesizer.speak(text), synthesizer.sample_rate)
+    return path
+
+
+@pytest.mark.parametrize("voice", ["espeak", "piper"])
+@pytest.mark.parametrize("said, path, expected", [
+    ("set the temperature to twenty two degrees", f"{HVAC}.Station.Row1.Driver.Temperature", 22.0),
+    ("turn on the air conditioning", f"{HVAC}.IsAirConditioningActive", True),
+    ("play some jazz", "Vehicle.Cabin.Infotainment.Media.Played.Genre", "Jazz"),
+    ("take me to Hamburg", "Vehicle.Private.Carvoice.Navigation.DestinationName", "Hamburg, DE"),
+])
+def test_spoken_commands_change_the_car_and_are_answered_aloud(voice, said, path, expected, pipeline, synthesizer,
+                                                                vehicle, tmp_path):
+    wav = espeak(said, tmp_path / "say.wav") if voice == "espeak" else piper(synthesizer, said, tmp_path / "say.wav")
+    turn = pipeline.handle(read_audio(wav))
+    assert vehicle.state[path] == expected, turn.transcript
+    assert turn.audio and sum(len(chunk) for chunk in turn.audio) > synthesizer.sample_rate // 2
+    assert {"asr_ms", "dialogue_ms", "first_audio_ms", "total_ms"} <= set(turn.timings_ms)
+
+
+def test_silence_is_not_understood_and_does_nothing(pipeline, vehicle, tmp_path):
+    before = dict(vehicle.state)
+    silent = tmp_path / "silence.wav"
+    write_wav(silent, [np.zeros(16_000 * 2, dtype=np.int16)], 16_000)
+    turn = pipeline.handle(read_audio(silent))
+    assert turn.reply == NOT_UNDERSTOOD and turn.turn is None
+    assert vehicle.state == before
+
+
+def test_other_rates_and_channels_are_resampled(pipeline, vehicle, tmp_path):
+    mono = espeak("set the volume to forty percent", tmp_path / "mono.wav")
+    stereo = tmp_path / "stereo.wav"
+    subprocess.run(["sox", str(mono), "-r", "44100", "-c", "2", str(stereo)], check=True)
+    pipeline.handle(read_audio(stereo))
+    assert vehicle.state["Vehicle.Cabin.Infotainment.Media.Volume"] == 40
+
+
+@pytest.mark.parametrize("content, message", [(b"", "holds no audio|cannot read"), (b"RIFF not really a wave", "cannot read")])
+def test_unreadable_audio_is_a_clear_error(content, message, tmp_path):
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(content)
+    with pytest.raises(AudioError, match=message):
+        read_audio(broken)
+    with pytest.raises(AudioError, match="does not exist"):
+        read_audio(tmp_path / "missing.wav")
+
+
+def test_listen_command_writes_the_reply(vehicle, mosquitto, tmp_path):
+    wav = espeak("turn on the air conditioning and play some jazz", tmp_path / "say.wav")
+    reply = tmp_path / "reply.wav"
+    result = subprocess.run([CARVOICE, "listen", "--wav", str(wav), "--out", str(reply), "--json", "-b", mosquitto.url,
+                             "-v", vehicle.vehicle_id], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    turn = json.loads(result.stdout)
+    assert turn["transcript"].lower().startswith("turn on the air condition")
+    assert turn["reply"] == "Air conditioning on. Playing So What by Miles Davis."
+    with wave.open(str(reply)) as out:
+        assert out.getframerate() == 22_050 and out.getnframes() > 22_050
+    broken = subprocess.run([CARVOICE, "listen", "--wav", str(tmp_path / "nope.wav")], capture_output=True, text=True)
+    assert broken.returncode == 2 and "does not exist" in broken.stderr
