@@ -46,6 +46,10 @@ err_console = Console(stderr=True)
 ConfigOption = Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML config file (or $CARVOICE_CONFIG)")]
 BrokerOption = Annotated[Optional[str], typer.Option("--broker", "-b", help="mqtt://host:port; default: embedded")]
 VehicleOption = Annotated[Optional[str], typer.Option("--vehicle", "-v", help="vehicle id (default from config)")]
+SessionOption = Annotated[str, typer.Option(help="dialogue session id")]
+JsonOption = Annotated[bool, typer.Option("--json", help="print each turn as JSON")]
+RUN_ERRORS = (BusError, BrokerStartError, ModelError)
+"""Errors of a run that reach the user as one clear line."""
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -303,8 +307,8 @@ def print_turn(turn: Turn, as_json: bool) -> None:
 @app.command()
 def ask(
     text: Annotated[str, typer.Argument(help="what the driver says")],
-    session: Annotated[str, typer.Option(help="dialogue session id")] = "cli",
-    as_json: Annotated[bool, typer.Option("--json", help="print the turn as JSON")] = False,
+    session: SessionOption = "cli",
+    as_json: JsonOption = False,
     broker: BrokerOption = None,
     vehicle: VehicleOption = None,
     config_file: ConfigOption = None,
@@ -314,14 +318,14 @@ def ask(
     try:
         with connected_vehicle(config) as car:
             print_turn(build_dialogue(config, car).handle(text, session), as_json)
-    except (BusError, BrokerStartError, ModelError) as exc:
+    except RUN_ERRORS as exc:
         raise fail(str(exc)) from None
 
 
 @app.command()
 def chat(
-    session: Annotated[str, typer.Option(help="dialogue session id")] = "chat",
-    as_json: Annotated[bool, typer.Option("--json", help="print each turn as JSON")] = False,
+    session: SessionOption = "chat",
+    as_json: JsonOption = False,
     broker: BrokerOption = None,
     vehicle: VehicleOption = None,
     config_file: ConfigOption = None,
@@ -340,7 +344,7 @@ def chat(
                 if not text.strip() or text.strip().lower() in ("quit", "exit", "bye"):
                     break
                 print_turn(dialogue.handle(text, session), as_json)
-    except (BusError, BrokerStartError, ModelError) as exc:
+    except RUN_ERRORS as exc:
         raise fail(str(exc)) from None
 
 
@@ -370,7 +374,7 @@ def bench_intents(
                 bar.update(tasks[label], completed=done)
 
             report = run_intent_bench(config, model_ids, chosen, limit, progress)
-    except (ModelError, BusError, BrokerStartError) as exc:
+    except RUN_ERRORS as exc:
         raise fail(str(exc)) from None
     if as_json:
         print(json.dumps(report, indent=2))
@@ -392,8 +396,8 @@ def bench_intents(
 def listen(
     wav: Annotated[Path, typer.Option("--wav", help="the driver's utterance: WAV or any audio file")],
     out: Annotated[Optional[Path], typer.Option("--out", help="write the spoken reply here (WAV)")] = None,
-    session: Annotated[str, typer.Option(help="dialogue session id")] = "voice",
-    as_json: Annotated[bool, typer.Option("--json", help="print the turn as JSON")] = False,
+    session: SessionOption = "voice",
+    as_json: JsonOption = False,
     broker: BrokerOption = None,
     vehicle: VehicleOption = None,
     config_file: ConfigOption = None,
@@ -407,7 +411,7 @@ def listen(
         audio = read_audio(wav)
         with connected_vehicle(config) as car:
             voice_turn = build_voice(config, build_dialogue(config, car)).handle(audio, session)
-    except (AudioError, BusError, BrokerStartError, ModelError) as exc:
+    except (AudioError, *RUN_ERRORS) as exc:
         raise fail(str(exc)) from None
     if out:
         write_wav(out, voice_turn.audio, voice_turn.sample_rate)
