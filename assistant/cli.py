@@ -429,11 +429,17 @@ def with_vehicle(config: CarvoiceConfig, vehicle_id: str | None) -> CarvoiceConf
 
 
 @app.command()
-def demo(config_file: ConfigOption = None) -> None:
-    """Start the embedded broker and a simulated car, drive it with a few requests, print its state."""
+def demo(
+    out: Annotated[Path, typer.Option(help="folder for the spoken replies")] = Path("demo-out"),
+    config_file: ConfigOption = None,
+) -> None:
+    """A scripted drive spoken to the full voice pipeline (embedded broker and simulated car)."""
     from assistant.demo import run_demo
 
-    run_demo(load_config(config_file), console)
+    try:
+        run_demo(load_config(config_file), console, out)
+    except RUN_ERRORS as exc:
+        raise fail(str(exc)) from None
 
 
 def main() -> None:

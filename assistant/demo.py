@@ -1,57 +1,75 @@
-"""The demo: an embedded broker, one simulated car, a few requests (one refused), the resulting state."""
+"""The demo: a scripted drive spoken to the full voice pipeline, against an embedded broker and simulated car.
+
+The driver's lines are spoken by espeak-ng (a second voice, where installed; Piper otherwise), heard
+by faster-whisper, handled by the dialogue and the car, and answered by Piper. For each turn it prints
+what was heard, the actions, the reply, what changed in the car and the stage timings, and writes the
+reply audio to ``<out>/turn-N.wav``.
+"""
 
 from __future__ import annotations
 
-import json
+import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 
+from assistant.audio import read_audio, write_wav
 from assistant.config import CarvoiceConfig
+from assistant.runtime import build_dialogue, build_voice
+from intents.vehicle import BusVehicle
 from vehicle_bus.brokers import EmbeddedBroker, free_port
-from vehicle_bus.client import BusClient, SetRejected
+from vehicle_bus.client import BusClient
 from vehicle_bus.settings import BusSettings
-from vehicle_bus.signals import SIGNALS, default_state
-from vehicle_bus.sim.vehicle import SimulatedVehicle, control_over_bus
+from vehicle_bus.sim.vehicle import SimulatedVehicle
 
-HVAC = "Vehicle.Cabin.HVAC"
-REQUESTS = [
-    (f"{HVAC}.Station.Row1.Driver.Temperature", 22.5),
-    (f"{HVAC}.IsAirConditioningActive", True),
-    ("Vehicle.Cabin.Seat.Row1.DriverSide.HeatingCooling", 60),
-    ("Vehicle.Cabin.Infotainment.Media.SelectedURI", "search:miles davis"),
-    ("Vehicle.Cabin.Infotainment.Media.Volume", 45),
-    ("Vehicle.Private.Carvoice.Navigation.DestinationName", "Augsburg"),
-    (f"{HVAC}.Station.Row1.Passenger.Temperature", 35),
-    ("Vehicle.Speed", 200),
-]
-DRIVE_S = 600
+SCRIPT = (
+    "set the temperature to twenty two degrees",
+    "turn on the air conditioning and play some jazz",
+    "a bit warmer",
+    "take me to the nearest charging station",
+    "how long until we arrive",
+    "set the temperature to thirty five degrees",
+    "turn off the brakes",
+)
 
 
-def run_demo(config: CarvoiceConfig, console: Console) -> None:
+def speak_as_driver(text: str, path: Path, pipeline) -> str:
+    """Synthesise the driver's line: espeak-ng if installed (a second voice), else the assistant's Piper voice."""
+    if shutil.which("espeak-ng"):
+        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(path), text], check=True)
+        return "espeak-ng"
+    write_wav(path, pipeline.synthesizer.speak(text), pipeline.synthesizer.sample_rate)
+    return "piper"
+
+
+def run_demo(config: CarvoiceConfig, console: Console, out_dir: Path) -> None:
     bus = BusSettings(embedded_port=free_port())
-    with tempfile.TemporaryDirectory() as state_dir, \
-            EmbeddedBroker(bus.embedded_host, bus.embedded_port), \
-            SimulatedVehicle(config.vehicle.id, bus, state_file=Path(state_dir) / "car.json", time_scale=0) as car, \
+    config = config.model_copy(update={"bus": bus})
+    with tempfile.TemporaryDirectory() as work, EmbeddedBroker(bus.embedded_host, bus.embedded_port), \
+            SimulatedVehicle(config.vehicle.id, bus, state_file=Path(work) / "car.json", time_scale=0), \
             BusClient(bus) as client:
-        console.print(f"[bold]carvoice demo[/]: vehicle [cyan]{car.vehicle_id}[/] on the {bus.describe()}\n")
-        for path, value in REQUESTS:
-            console.print(f"set {path} = {json.dumps(value)}", highlight=False)
-            try:
-                ack = client.set(car.vehicle_id, path, value)
-                console.print(f"  [green]applied[/] {json.dumps(ack.value)}", highlight=False)
-            except SetRejected as exc:
-                console.print(f"  [red]rejected[/]: {exc.reason}", highlight=False, soft_wrap=True)
-        control_over_bus(client, car.vehicle_id, DRIVE_S)
-        console.print(f"\n(simulated time advanced {DRIVE_S // 60} minutes: the car drives toward its destination)\n")
-        state = client.snapshot(car.vehicle_id, expected=len(SIGNALS))
-        defaults = default_state()
-        changed = Table(title="vehicle state that differs from a new car")
-        for column in ("signal", "value", "unit"):
-            changed.add_column(column)
-        for path in SIGNALS:
-            if path in state and state[path].value != defaults[path]:
-                changed.add_row(path, repr(state[path].value), SIGNALS[path].unit or "")
-        console.print(changed)
+        car = BusVehicle(client, config.vehicle.id).start()
+        console.print(f"[bold]carvoice demo[/]: vehicle [cyan]{config.vehicle.id}[/] on the {bus.describe()}; "
+                      "loading speech models...")
+        pipeline = build_voice(config, build_dialogue(config, car))
+        for number, line in enumerate(SCRIPT, start=1):
+            said = Path(work) / f"driver-{number}.wav"
+            voice = speak_as_driver(line, said, pipeline)
+            before = car.state()
+            turn = pipeline.handle(read_audio(said), session_id="demo")
+            reply_file = out_dir / f"turn-{number}.wav"
+            write_wav(reply_file, turn.audio, turn.sample_rate)
+            after = car.state()
+            console.rule(f"turn {number}")
+            console.print(f"driver ({voice}): {line!r}", highlight=False)
+            console.print(f"heard: {turn.transcript.text!r}", highlight=False)
+            for action in turn.turn.actions if turn.turn else ():
+                args = ", ".join(f"{k}={v!r}" for k, v in action.args.items())
+                console.print(f"  {action.name}({args}) -> {action.status}", highlight=False)
+            console.print(f"[bold]assistant:[/] {turn.reply}  [dim]({reply_file})[/]", highlight=False)
+            for path in (p for p in after if after[p] != before.get(p)):
+                console.print(f"  [green]{path}[/] {before.get(path)!r} -> {after[path]!r}", highlight=False)
+            timings = ", ".join(f"{k} {v:.0f}" for k, v in turn.timings_ms.items())
+            console.print(f"  [dim]timings ms: {timings}[/]", highlight=False)
