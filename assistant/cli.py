@@ -410,7 +410,7 @@ def listen(
     try:
         audio = read_audio(wav)
         with connected_vehicle(config) as car:
-            voice_turn = build_voice(config, build_dialogue(config, car)).handle(audio, session)
+            voice_turn = build_voice(config, build_dialogue(config, car), car).handle(audio, session)
     except (AudioError, *RUN_ERRORS) as exc:
         raise fail(str(exc)) from None
     if out:

@@ -53,7 +53,7 @@ def run_demo(config: CarvoiceConfig, console: Console, out_dir: Path) -> None:
         car = BusVehicle(client, config.vehicle.id).start()
         console.print(f"[bold]carvoice demo[/]: vehicle [cyan]{config.vehicle.id}[/] on the {bus.describe()}; "
                       "loading speech models...")
-        pipeline = build_voice(config, build_dialogue(config, car))
+        pipeline = build_voice(config, build_dialogue(config, car), car)
         for number, line in enumerate(SCRIPT, start=1):
             said = Path(work) / f"driver-{number}.wav"
             voice = speak_as_driver(line, said, pipeline)

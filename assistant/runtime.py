@@ -8,6 +8,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from assistant.config import CarvoiceConfig
+from assistant.events import BusEventSink
 from assistant.pipeline import VoicePipeline
 from assistant.speech import Recognizer, Synthesizer
 from intents.dialogue import Dialogue
@@ -67,13 +68,13 @@ def connected_vehicle(config: CarvoiceConfig) -> Iterator[BusVehicle]:
         yield BusVehicle(client, config.vehicle.id).start()
 
 
-def build_voice(config: CarvoiceConfig, dialogue: Dialogue) -> VoicePipeline:
-    """Recogniser and voice from the registry (verified by sha256), around a dialogue."""
+def build_voice(config: CarvoiceConfig, dialogue: Dialogue, vehicle: BusVehicle) -> VoicePipeline:
+    """Recogniser and voice from the registry (verified by sha256), around a dialogue; events go on the bus."""
     registry = Registry(config.models.store_dir)
     recognizer = Recognizer(registry.verify(config.speech.asr_model), threads=config.llm.threads)
     voice = registry.spec(config.speech.voice).files[0].name
     synthesizer = Synthesizer(registry.verify(config.speech.voice) / voice)
-    return VoicePipeline(recognizer, dialogue, synthesizer)
+    return VoicePipeline(recognizer, dialogue, synthesizer, BusEventSink(vehicle.client, vehicle.vehicle_id))
 
 
 def build_dialogue(config: CarvoiceConfig, vehicle: BusVehicle) -> Dialogue:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import queue
 import subprocess
 import sys
 import wave
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 
 from assistant.audio import AudioError, read_audio, write_wav
+from assistant.events import BusEventSink, events_topic
 from assistant.pipeline import VoicePipeline
 from assistant.speech import Recognizer, Synthesizer
 from intents.dialogue import NOT_UNDERSTOOD, Dialogue
@@ -60,6 +62,22 @@ def test_spoken_commands_change_the_car_and_are_answered_aloud(voice, said, path
     assert vehicle.state[path] == expected, turn.transcript
     assert turn.audio and sum(len(chunk) for chunk in turn.audio) > synthesizer.sample_rate // 2
     assert {"asr_ms", "dialogue_ms", "first_audio_ms", "total_ms"} <= set(turn.timings_ms)
+
+
+def test_stage_events_are_published_on_the_bus(recognizer, synthesizer, vehicle, client, tmp_path):
+    car = BusVehicle(client, vehicle.vehicle_id).start()
+    pipeline = VoicePipeline(recognizer, Dialogue(car), synthesizer, BusEventSink(client, vehicle.vehicle_id))
+    received: queue.Queue = queue.Queue()
+    client.subscribe(events_topic(vehicle.vehicle_id), received.put)
+    pipeline.handle(read_audio(espeak("turn on the air conditioning", tmp_path / "say.wav")), session_id="dash")
+    events = [json.loads(received.get(timeout=5).payload) for _ in range(6)]
+    assert [e["stage"] for e in events] == ["speech_end", "transcript", "intent", "vehicle_ack", "first_audio",
+                                            "audio_end"]
+    assert all(e["session"] == "dash" for e in events)
+    assert events[1]["data"]["text"].lower().startswith("turn on the air condition")
+    assert events[2]["data"]["actions"][0]["name"] == "set_air_conditioning"
+    elapsed = [e["elapsed_ms"] for e in events]
+    assert elapsed == sorted(elapsed)
 
 
 def test_silence_is_not_understood_and_does_nothing(pipeline, vehicle, tmp_path):
