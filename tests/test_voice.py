@@ -9,6 +9,7 @@ import sys
 import wave
 from pathlib import Path
 
+import jiwer
 import numpy as np
 import pytest
 
@@ -17,6 +18,7 @@ from assistant.events import BusEventSink, events_topic
 from assistant.pipeline import VoicePipeline
 from assistant.speech import Recognizer, Synthesizer
 from intents.dialogue import NOT_UNDERSTOOD, Dialogue
+from intents.text import normalize, with_digits
 from intents.vehicle import BusVehicle
 
 CARVOICE = str(Path(sys.executable).parent / "carvoice")
@@ -120,3 +122,21 @@ def test_listen_command_writes_the_reply(vehicle, mosquitto, tmp_path):
         assert out.getframerate() == 22_050 and out.getnframes() > 22_050
     broken = subprocess.run([CARVOICE, "listen", "--wav", str(tmp_path / "nope.wav")], capture_output=True, text=True)
     assert broken.returncode == 2 and "does not exist" in broken.stderr
+
+
+WER_SET = ("set the temperature to twenty one degrees", "turn on the air conditioning", "play some music by queen",
+           "navigate to the nearest gas station", "open the passenger window halfway", "turn the fan up",
+           "what is playing right now", "skip to the next song", "heat my seat", "how long until we arrive",
+           "switch to bluetooth", "turn the volume down")
+
+
+@pytest.mark.parametrize("voice", ["espeak", "piper"])
+def test_word_error_rate_on_car_commands(voice, recognizer, synthesizer, tmp_path):
+    """Measured here: 7% (espeak-ng) and 2% (Piper) with tiny.en; numbers compared as digits."""
+    references, heard = [], []
+    for number, sentence in enumerate(WER_SET):
+        path = tmp_path / f"{number}.wav"
+        wav = espeak(sentence, path) if voice == "espeak" else piper(synthesizer, sentence, path)
+        references.append(with_digits(normalize(sentence)))
+        heard.append(with_digits(normalize(recognizer.transcribe(read_audio(wav)).text)))
+    assert jiwer.wer(references, heard) <= 0.15, list(zip(references, heard))
