@@ -139,4 +139,4 @@ def test_word_error_rate_on_car_commands(voice, recognizer, synthesizer, tmp_pat
         wav = espeak(sentence, path) if voice == "espeak" else piper(synthesizer, sentence, path)
         references.append(with_digits(normalize(sentence)))
         heard.append(with_digits(normalize(recognizer.transcribe(read_audio(wav)).text)))
-    assert jiwer.wer(references, heard) <= 0.15, list(zip(references, heard))
+    assert jiwer.wer(references, heard) <= 0.15, list(zip(references, heard, strict=True))
