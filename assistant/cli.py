@@ -22,6 +22,7 @@ from assistant.config import CarvoiceConfig, ConfigError
 from assistant.runtime import build_dialogue, connected_vehicle
 from intents.catalogue import CATALOGUE
 from intents.dialogue import Turn
+from intents.vehicle import BusVehicle
 from models.registry import ModelError, ModelNotInstalledError, ProgressHook, Registry
 from vehicle_bus.brokers import BrokerStartError, EmbeddedBroker
 from vehicle_bus.client import BusClient, BusError, SetRejected
@@ -95,14 +96,12 @@ def sim_run(
     sim = config.sim.model_copy(update={k: v for k, v in {"state_dir": state_dir, "time_scale": time_scale}.items()
                                         if v is not None})
     embedded = None
-    try:
+    with reported_errors():
         if config.bus.uses_embedded_broker:
             embedded = EmbeddedBroker(config.bus.embedded_host, config.bus.embedded_port).start()
         gazetteer, library = Gazetteer(), MediaLibrary.load()
         running = [SimulatedVehicle(vid, config.bus, default_ecus(gazetteer, library), sim.state_dir / f"{vid}.json",
                                     sim.time_scale, sim.tick_s).start() for vid in vehicles or [config.vehicle.id]]
-    except (BrokerStartError, BusError) as exc:
-        raise fail(str(exc)) from None
     names = ", ".join(v.vehicle_id for v in running)
     console.print(f"[green]running[/] {names} on {config.bus.describe()}; state in {sim.state_dir}. Ctrl-C stops.")
     stop = threading.Event()
@@ -127,11 +126,8 @@ def sim_state(
     """Print the current state of a running vehicle."""
     config = load_config(config_file, broker)
     vehicle_id = vehicle or config.vehicle.id
-    try:
-        with BusClient(config.bus) as client:
-            values = client.snapshot(vehicle_id, expected=len(SIGNALS))
-    except BusError as exc:
-        raise fail(str(exc)) from None
+    with reported_errors(), BusClient(config.bus) as client:
+        values = client.snapshot(vehicle_id, expected=len(SIGNALS))
     if not values:
         raise fail(f"vehicle {vehicle_id!r} has published no state on {config.bus.describe()}; is it running?")
     ordered = {path: values[path] for path in SIGNALS if path in values}
@@ -186,10 +182,11 @@ def open_registry(config_file: Path | None) -> Registry:
 
 
 @contextmanager
-def progress_bars() -> Iterator[ProgressHook]:
-    """A rich progress display, offered as the registry's progress hook."""
-    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                  TimeRemainingColumn(), console=err_console, transient=True) as progress:
+def progress_bars(counting_bytes: bool = True) -> Iterator[ProgressHook]:
+    """A rich progress display as a hook ``(description, done, total)``: bytes (downloads, hashing) or items."""
+    amount = (DownloadColumn(), TransferSpeedColumn()) if counting_bytes else (TextColumn("{task.completed}/{task.total}"),)
+    with Progress(TextColumn("{task.description}"), BarColumn(), *amount, TimeRemainingColumn(),
+                  console=err_console, transient=True) as progress:
         tasks: dict[str, TaskID] = {}
 
         def update(description: str, done: int, total: int) -> None:
@@ -205,12 +202,12 @@ def models_list(config_file: ConfigOption = None) -> None:
     """Every known model, with its size, source and whether it is installed."""
     registry = open_registry(config_file)
     table = Table(title=f"models (store: {registry.store})")
-    for column in ("id", "role", "format", "size", "source", "installed", "description"):
-        table.add_column(column)
+    for column in ("id", "role", "format", "size", "source", "licence", "installed", "description"):
+        table.add_column(column, no_wrap=column == "id")
     for spec in registry.specs.values():
         size = f"{spec.size / 1e6:,.0f} MB" if spec.size else "?"
         installed = "[green]yes[/]" if registry.is_installed(spec.id) else "no"
-        table.add_row(spec.id, spec.role, spec.format, size, spec.source, installed, spec.description)
+        table.add_row(spec.id, spec.role, spec.format, size, spec.source, spec.licence, installed, spec.description)
     console.print(table)
 
 
@@ -281,13 +278,13 @@ def intents_markdown() -> str:
 @intents_app.command("list")
 def intents_list(markdown: Annotated[bool, typer.Option(help="print a Markdown table")] = False) -> None:
     """Every action the assistant can take, with its arguments and the signals it uses."""
-    rows = [(a.name, a.domain, a.signature().partition("(")[2].rstrip(")"), a.description, "; ".join(a.examples))
-            for a in CATALOGUE.values()]
+    rows = [(a.name, a.domain, a.signature().partition("(")[2].rstrip(")"), a.description, "; ".join(a.examples),
+             "\n".join(a.signals)) for a in CATALOGUE.values()]
     if markdown:
         print(intents_markdown())
         return
     table = Table(title=f"{len(rows)} actions")
-    for column in ("action", "domain", "arguments", "what it does", "said like"):
+    for column in ("action", "domain", "arguments", "what it does", "said like", "VSS signals"):
         table.add_column(column)
     for row in rows:
         table.add_row(*row)
@@ -314,12 +311,8 @@ def ask(
     config_file: ConfigOption = None,
 ) -> None:
     """One sentence through the dialogue to the car (a running one, or an embedded simulated car)."""
-    config = with_vehicle(load_config(config_file, broker), vehicle)
-    try:
-        with connected_vehicle(config) as car:
-            print_turn(build_dialogue(config, car).handle(text, session), as_json)
-    except RUN_ERRORS as exc:
-        raise fail(str(exc)) from None
+    with vehicle_session(config_file, broker, vehicle) as (config, car):
+        print_turn(build_dialogue(config, car).handle(text, session), as_json)
 
 
 @app.command()
@@ -331,21 +324,17 @@ def chat(
     config_file: ConfigOption = None,
 ) -> None:
     """A multi-turn text conversation with the car; an empty line or Ctrl-D ends it."""
-    config = with_vehicle(load_config(config_file, broker), vehicle)
-    try:
-        with connected_vehicle(config) as car:
-            dialogue = build_dialogue(config, car)
-            err_console.print(f"talking to {config.vehicle.id} on {config.bus.describe()}; empty line ends")
-            while True:
-                try:
-                    text = input("you> " if sys.stdin.isatty() else "")
-                except EOFError:
-                    break
-                if not text.strip() or text.strip().lower() in ("quit", "exit", "bye"):
-                    break
-                print_turn(dialogue.handle(text, session), as_json)
-    except RUN_ERRORS as exc:
-        raise fail(str(exc)) from None
+    with vehicle_session(config_file, broker, vehicle) as (config, car):
+        dialogue = build_dialogue(config, car)
+        err_console.print(f"talking to {config.vehicle.id} on {config.bus.describe()}; empty line ends")
+        while True:
+            try:
+                text = input("you> " if sys.stdin.isatty() else "")
+            except EOFError:
+                break
+            if not text.strip() or text.strip().lower() in ("quit", "exit", "bye"):
+                break
+            print_turn(dialogue.handle(text, session), as_json)
 
 
 @bench_app.command("intents")
@@ -364,18 +353,8 @@ def bench_intents(
     if unknown := set(chosen) - set(MODES):
         raise fail(f"unknown mode(s) {', '.join(sorted(unknown))}; choose from {', '.join(MODES)}")
     model_ids = models or installed_llms(Registry(config.models.store_dir))
-    try:
-        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                      TimeRemainingColumn(), console=err_console, transient=True) as bar:
-            tasks: dict[str, TaskID] = {}
-
-            def progress(label: str, done: int, total: int) -> None:
-                tasks.setdefault(label, bar.add_task(label, total=total))
-                bar.update(tasks[label], completed=done)
-
-            report = run_intent_bench(config, model_ids, chosen, limit, progress)
-    except RUN_ERRORS as exc:
-        raise fail(str(exc)) from None
+    with reported_errors(), progress_bars(counting_bytes=False) as progress:
+        report = run_intent_bench(config, model_ids, chosen, limit, progress)
     if as_json:
         print(json.dumps(report, indent=2))
         return
@@ -406,13 +385,10 @@ def listen(
     from assistant.audio import AudioError, read_audio, write_wav
     from assistant.runtime import build_voice
 
-    config = with_vehicle(load_config(config_file, broker), vehicle)
-    try:
+    with reported_errors(AudioError):
         audio = read_audio(wav)
-        with connected_vehicle(config) as car:
-            voice_turn = build_voice(config, build_dialogue(config, car), car).handle(audio, session)
-    except (AudioError, *RUN_ERRORS) as exc:
-        raise fail(str(exc)) from None
+    with vehicle_session(config_file, broker, vehicle) as (config, car):
+        voice_turn = build_voice(config, build_dialogue(config, car), car).handle(audio, session)
     if out:
         write_wav(out, voice_turn.audio, voice_turn.sample_rate)
     if as_json:
@@ -420,6 +396,24 @@ def listen(
         return
     err_console.print(f"[dim]heard: {voice_turn.transcript.text!r}[/]", highlight=False)
     console.print(voice_turn.reply, highlight=False)
+
+
+@contextmanager
+def reported_errors(*also: type[Exception]) -> Iterator[None]:
+    """Turn the errors a run can meet into one clear line and exit code 2."""
+    try:
+        yield
+    except (*also, *RUN_ERRORS) as exc:
+        raise fail(str(exc)) from None
+
+
+@contextmanager
+def vehicle_session(config_file: Path | None, broker: str | None,
+                    vehicle_id: str | None) -> Iterator[tuple[CarvoiceConfig, BusVehicle]]:
+    """The config and the vehicle it names (running, or embedded and simulated here), errors reported."""
+    config = with_vehicle(load_config(config_file, broker), vehicle_id)
+    with reported_errors(), connected_vehicle(config) as car:
+        yield config, car
 
 
 def with_vehicle(config: CarvoiceConfig, vehicle_id: str | None) -> CarvoiceConfig:
@@ -436,10 +430,8 @@ def demo(
     """A scripted drive spoken to the full voice pipeline (embedded broker and simulated car)."""
     from assistant.demo import run_demo
 
-    try:
+    with reported_errors():
         run_demo(load_config(config_file), console, out)
-    except RUN_ERRORS as exc:
-        raise fail(str(exc)) from None
 
 
 def main() -> None:

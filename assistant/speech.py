@@ -21,7 +21,6 @@ def car_prompt() -> str:
 @dataclass(frozen=True)
 class Transcript:
     text: str
-    audio_s: float
     no_speech: bool
 
 
@@ -39,7 +38,7 @@ class Recognizer:
         segments, _info = self.model.transcribe(audio, beam_size=self.beam_size, language="en", vad_filter=True,
                                                 initial_prompt=self.prompt, condition_on_previous_text=False)
         text = " ".join(segment.text.strip() for segment in segments).strip()
-        return Transcript(text, len(audio) / 16_000, not re.search(r"[A-Za-z0-9]", text))
+        return Transcript(text, not re.search(r"[A-Za-z0-9]", text))
 
 
 class Synthesizer:

@@ -451,7 +451,6 @@ def reply_undone(args: dict, state: State) -> str:
 
 # -- the catalogue ----------------------------------------------------------------------------------
 def _actions() -> list[Action]:
-    temp_low, temp_high = TEMPERATURE_RANGE
     return [
         Action("set_temperature", "climate", "set the cabin temperature",
                (Arg("value", "number", "the temperature", minimum=-50, maximum=100, ask="What temperature would you like?"),

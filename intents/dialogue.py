@@ -202,9 +202,9 @@ class Dialogue:
 
     def _apply(self, plan: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
         """Send each write; returns (path, previous value) for what changed, to undo or roll back."""
-        done = []
+        done, state = [], self.vehicle.state()
         for path, value in plan:
-            before = self.vehicle.state()[path]
+            before = state[path]
             try:
                 self.vehicle.set(path, value)
             except (SetRejected, BusError):

@@ -8,7 +8,6 @@ UNITS = {w: i for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
     "seventeen eighteen nineteen".split())}
 TENS = {w: 10 * i for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()) if w != "_"}
-ORDINALS = {"first": 1, "second": 2, "third": 3}
 WORD = r"(?:" + "|".join(sorted(list(UNITS) + list(TENS) + ["hundred", "a"], key=len, reverse=True)) + r")"
 NUMBER_WORDS = re.compile(rf"\b{WORD}(?:[\s-]+(?:and[\s-]+)?{WORD})*(?:\s+point\s+{WORD}(?:\s+{WORD})*)?\b")
 

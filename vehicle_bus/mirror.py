@@ -48,7 +48,3 @@ class VehicleMirror:
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return dict(self._values)
-
-    def __getitem__(self, path: str) -> Any:
-        with self._lock:
-            return self._values[path]
