@@ -1,24 +1,27 @@
-"""``carvoice bench intents``: the intent benchmark over each path and each packaged LLM."""
+"""Benchmarks: ``carvoice bench intents`` (each path, each packaged LLM) and ``carvoice bench voice``
+(end of speech to first reply audio through the live loop)."""
 
 from __future__ import annotations
 
 import platform
-import tempfile
+import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from assistant.audio import ASR_RATE
 from assistant.config import CarvoiceConfig
-from assistant.runtime import load_llm
+from assistant.demo import driver_speech
+from assistant.devices import NullOutput, RecordedInput
+from assistant.events import PipelineEvent
+from assistant.live import LiveAssistant
+from assistant.pipeline import VoiceTurn
+from assistant.runtime import LazyLlm, build_dialogue, build_voice, load_llm, scratch_vehicle
 from intents.bench import Case, load_cases, run_cases, summarize
 from intents.dialogue import Dialogue
 from intents.fastpath import FastPath
-from intents.vehicle import BusVehicle
 from models.registry import Registry
-from vehicle_bus.brokers import EmbeddedBroker, free_port
-from vehicle_bus.client import BusClient
-from vehicle_bus.settings import BusSettings
-from vehicle_bus.sim.vehicle import SimulatedVehicle
 
 MODES = ("fast", "llm", "combined")
 Progress = Callable[[str, int, int], None]
@@ -35,11 +38,7 @@ def run_intent_bench(config: CarvoiceConfig, model_ids: list[str], modes: tuple[
     registry = Registry(config.models.store_dir)
     report: dict[str, Any] = {"machine": {"platform": platform.platform(), "processor": platform.processor()},
                               "cases": len(cases), "turns": sum(len(c.turns) for c in cases), "runs": []}
-    bus = BusSettings(embedded_port=free_port())
-    with tempfile.TemporaryDirectory() as state_dir, EmbeddedBroker(bus.embedded_host, bus.embedded_port), \
-            SimulatedVehicle("bench", bus, state_file=Path(state_dir) / "bench.json", time_scale=0), \
-            BusClient(bus) as client:
-        car = BusVehicle(client, "bench").start()
+    with scratch_vehicle("bench") as car:
         if "fast" in modes:
             report["runs"].append({"mode": "fast", "model": None} | _run(cases, Dialogue(car), "fast", progress))
         for model_id in model_ids if {"llm", "combined"} & set(modes) else ():
@@ -60,3 +59,64 @@ def _run(cases: list[Case], dialogue: Dialogue, label: str, progress: Progress) 
         results.append(result)
         progress(label, len(results), total)
     return summarize(results)
+
+
+FAST_COMMANDS = ("set the temperature to twenty two degrees", "turn on the air conditioning", "play some jazz",
+                 "turn the volume down", "take me to Hamburg", "heat my seat", "skip to the next song",
+                 "how long until we arrive")
+LLM_COMMANDS = ("I would love to hear something by the beatles", "the music is way too loud",
+                "could you crank up the tunes", "I fancy some classical music", "lower the tunes a little")
+GAP_S = 3.0
+"""Silence between the driver's commands: longer than any reply takes to start."""
+
+
+def speech_end(audio: np.ndarray, floor: float = 0.01) -> int:
+    """The sample just after the last one louder than ``floor`` (-40 dBFS): where the words stop."""
+    loud = np.flatnonzero(np.abs(audio) > floor)
+    return int(loud[-1]) + 1 if loud.size else 0
+
+
+def run_voice_latency(config: CarvoiceConfig, runs: int, progress: Progress) -> dict[str, Any]:
+    """End of speech -> first reply audio through the live loop, on commands spoken by the second voice
+    (espeak-ng, else Piper) and streamed in real time; end of speech is where the words stop in the
+    audio, not where the VAD noticed. Median and p95 per path (fast, llm) over ``runs`` rounds."""
+    with scratch_vehicle("bench") as car:
+        voice = build_voice(config, build_dialogue(config, car), car)
+        if isinstance(voice.dialogue.llm, LazyLlm):
+            voice.dialogue.llm.load()
+        script, ends = [], []
+        for text in (FAST_COMMANDS + LLM_COMMANDS) * runs:
+            said, _voice = driver_speech(text, voice.synthesizer)
+            ends.append(sum(len(part) for part in script) + speech_end(said))
+            script += [said, np.zeros(int(GAP_S * ASR_RATE), np.float32)]
+        first_audio: list[float] = []
+        turns: list[VoiceTurn] = []
+
+        def record(event: PipelineEvent) -> None:
+            if event.stage == "first_audio":
+                first_audio.append(time.perf_counter())
+
+        def answered(turn: VoiceTurn) -> None:
+            turns.append(turn)
+            progress("voice latency", len(turns), len(ends))
+
+        voice.on_event = record
+        source = RecordedInput(np.concatenate(script))
+        LiveAssistant(voice, source, NullOutput(), config.live, "bench", on_turn=answered).run()
+    paths = [turn.turn.path if turn.turn else "none" for turn in turns]
+    if len(first_audio) != len(ends):
+        raise RuntimeError(f"{len(ends)} commands were spoken but {len(first_audio)} answered: heard "
+                           f"{[turn.transcript.text for turn in turns]}")
+    latencies = [(at - (source.started_at + end / ASR_RATE)) * 1000 for at, end in zip(first_audio, ends, strict=True)]
+    by_path = {path: [ms for ms, p in zip(latencies, paths, strict=True) if p == path] for path in sorted(set(paths))}
+    return {"runs": runs, "commands": len(ends), "endpoint_ms": config.live.end_ms,
+            "by_path": {path: {"turns": len(values), "p50_ms": percentile(values, 50), "p95_ms": percentile(values, 95)}
+                        for path, values in by_path.items()},
+            "turns": [{"text": text, "heard": turn.transcript.text, "path": path, "ms": round(ms, 1),
+                       "after_vad_end_ms": {k: round(v, 1) for k, v in turn.timings_ms.items()}}
+                      for text, turn, path, ms in zip((FAST_COMMANDS + LLM_COMMANDS) * runs, turns, paths, latencies,
+                                                      strict=True)]}
+
+
+def percentile(values: list[float], q: float) -> float:
+    return round(float(np.percentile(values, q)), 1) if values else float("nan")

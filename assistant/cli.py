@@ -18,7 +18,9 @@ from rich.logging import RichHandler
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 
+from assistant.audio import AudioError
 from assistant.config import CarvoiceConfig, ConfigError
+from assistant.live import ListenMode, watch_terminal_key
 from assistant.runtime import build_dialogue, connected_vehicle
 from intents.catalogue import CATALOGUE
 from intents.dialogue import Turn
@@ -371,6 +373,31 @@ def bench_intents(
     console.print(table)
 
 
+@bench_app.command("voice")
+def bench_voice(
+    runs: Annotated[int, typer.Option(min=1, max=20, help="rounds over the command set")] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help="print the full report as JSON")] = False,
+    config_file: ConfigOption = None,
+) -> None:
+    """End of speech to first reply audio through the live loop, fast path and LLM path (p50, p95)."""
+    from assistant.bench import run_voice_latency
+
+    config = load_config(config_file)
+    with reported_errors(), progress_bars(counting_bytes=False) as progress:
+        report = run_voice_latency(config, runs, progress)
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return
+    table = Table(title=f"end of speech -> first reply audio ({report['commands']} spoken commands, "
+                        f"endpoint silence {report['endpoint_ms']} ms)")
+    for column in ("path", "turns", "p50 ms", "p95 ms", "target"):
+        table.add_column(column)
+    for path, stats in report["by_path"].items():
+        table.add_row(path, str(stats["turns"]), f"{stats['p50_ms']:.0f}", f"{stats['p95_ms']:.0f}",
+                      {"fast": "< 700", "llm": "< 2000"}.get(path, "-"))
+    console.print(table)
+
+
 @app.command()
 def listen(
     wav: Annotated[Path, typer.Option("--wav", help="the driver's utterance: WAV or any audio file")],
@@ -382,7 +409,7 @@ def listen(
     config_file: ConfigOption = None,
 ) -> None:
     """One spoken utterance through the whole pipeline: recognition, dialogue, the car, the spoken reply."""
-    from assistant.audio import AudioError, read_audio, write_wav
+    from assistant.audio import read_audio, write_wav
     from assistant.runtime import build_voice
 
     with reported_errors(AudioError):
@@ -396,6 +423,57 @@ def listen(
         return
     err_console.print(f"[dim]heard: {voice_turn.transcript.text!r}[/]", highlight=False)
     console.print(voice_turn.reply, highlight=False)
+
+
+@app.command()
+def talk(
+    input_spec: Annotated[str, typer.Option("--input", "-i", help="mic, mic:N (device N), - (raw s16le PCM on "
+                                                                  "stdin) or an audio file")] = "mic",
+    output_spec: Annotated[str, typer.Option("--output", "-o", help="speaker, speaker:N, - (raw s16le PCM on "
+                                                                    "stdout), a .wav file, or none")] = "speaker",
+    input_rate: Annotated[int, typer.Option(help="sample rate of raw PCM input", min=8000, max=192000)] = 16000,
+    input_channels: Annotated[int, typer.Option(help="channels of raw PCM input", min=1, max=2)] = 1,
+    output_rate: Annotated[int, typer.Option(help="sample rate of raw PCM output", min=8000, max=192000)] = 22050,
+    mode: Annotated[Optional[ListenMode], typer.Option(help="when to listen (default: config live.mode)")] = None,
+    session: SessionOption = "voice",
+    as_json: JsonOption = False,
+    broker: BrokerOption = None,
+    vehicle: VehicleOption = None,
+    config_file: ConfigOption = None,
+) -> None:
+    """The live voice loop: listen, answer aloud, repeat (Ctrl-C stops). Push-to-talk: the car's steering-wheel
+    button, or Enter in the terminal."""
+    from assistant.devices import open_input, open_output
+    from assistant.runtime import build_live, build_voice
+
+    shown = err_console if output_spec == "-" else console
+
+    def show(voice_turn) -> None:
+        if as_json:
+            print(json.dumps(voice_turn.as_dict()), file=sys.stderr if output_spec == "-" else sys.stdout, flush=True)
+            return
+        timings = "  ".join(f"{k.removesuffix('_ms')} {v:.0f} ms" for k, v in voice_turn.timings_ms.items())
+        shown.print(f"[dim]heard:[/] {voice_turn.transcript.text}\n[bold]{voice_turn.reply}[/]\n[dim]{timings}[/]",
+                    highlight=False)
+
+    with reported_errors(AudioError):
+        audio_in = open_input(input_spec, input_rate, input_channels)
+        audio_out = open_output(output_spec, output_rate)
+    with vehicle_session(config_file, broker, vehicle) as (config, car):
+        if mode:
+            config = config.model_copy(update={"live": config.live.model_copy(update={"mode": mode})})
+        live = build_live(config, build_voice(config, build_dialogue(config, car), car), car, audio_in, audio_out,
+                          session, on_turn=show)
+        if config.live.mode == "push_to_talk" and input_spec != "-" and sys.stdin.isatty():
+            watch_terminal_key(sys.stdin, live.press)
+        err_console.print(f"[dim]listening ({config.live.mode}); Ctrl-C to stop[/]")
+        try:
+            with reported_errors(AudioError):
+                live.run()
+        except KeyboardInterrupt:
+            live.stop()
+        finally:
+            audio_out.close()
 
 
 @contextmanager

@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from assistant.live import LiveSettings
 from intents.llm import LlmSettings
 from vehicle_bus.protocol import validation_problems
 from vehicle_bus.settings import BusSettings
@@ -78,6 +79,7 @@ class CarvoiceConfig(BaseModel):
     llm: LlmSettings = Field(default_factory=LlmSettings)
     dialogue: DialogueSettings = Field(default_factory=DialogueSettings)
     speech: SpeechSettings = Field(default_factory=SpeechSettings)
+    live: LiveSettings = Field(default_factory=LiveSettings)
 
     @classmethod
     def load(cls, path: Path | None = None) -> CarvoiceConfig:

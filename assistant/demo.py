@@ -13,16 +13,13 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import numpy as np
 from rich.console import Console
 
 from assistant.audio import read_audio, write_wav
 from assistant.config import CarvoiceConfig
-from assistant.runtime import build_dialogue, build_voice
-from intents.vehicle import BusVehicle
-from vehicle_bus.brokers import EmbeddedBroker, free_port
-from vehicle_bus.client import BusClient
-from vehicle_bus.settings import BusSettings
-from vehicle_bus.sim.vehicle import SimulatedVehicle
+from assistant.runtime import build_dialogue, build_voice, scratch_vehicle
+from assistant.speech import Synthesizer
 
 SCRIPT = (
     "set the temperature to twenty two degrees",
@@ -35,30 +32,28 @@ SCRIPT = (
 )
 
 
-def speak_as_driver(text: str, path: Path, pipeline) -> str:
-    """Synthesise the driver's line: espeak-ng if installed (a second voice), else the assistant's Piper voice."""
-    if shutil.which("espeak-ng"):
-        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(path), text], check=True)
-        return "espeak-ng"
-    write_wav(path, pipeline.synthesizer.speak(text), pipeline.synthesizer.sample_rate)
-    return "piper"
+def driver_speech(text: str, synthesizer: Synthesizer) -> tuple[np.ndarray, str]:
+    """The driver's line as 16 kHz audio, and the voice that said it: espeak-ng if installed (a second
+    voice, unlike the assistant's), else the assistant's Piper voice."""
+    with tempfile.TemporaryDirectory() as work:
+        path = Path(work) / "driver.wav"
+        if shutil.which("espeak-ng"):
+            subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(path), text], check=True)
+            return read_audio(path), "espeak-ng"
+        write_wav(path, synthesizer.speak(text), synthesizer.sample_rate)
+        return read_audio(path), "piper"
 
 
 def run_demo(config: CarvoiceConfig, console: Console, out_dir: Path) -> None:
-    bus = BusSettings(embedded_port=free_port())
-    config = config.model_copy(update={"bus": bus})
-    with tempfile.TemporaryDirectory() as work, EmbeddedBroker(bus.embedded_host, bus.embedded_port), \
-            SimulatedVehicle(config.vehicle.id, bus, state_file=Path(work) / "car.json", time_scale=0), \
-            BusClient(bus) as client:
-        car = BusVehicle(client, config.vehicle.id).start()
-        console.print(f"[bold]carvoice demo[/]: vehicle [cyan]{config.vehicle.id}[/] on the {bus.describe()}; "
+    with scratch_vehicle(config.vehicle.id) as car:
+        console.print(f"[bold]carvoice demo[/]: vehicle [cyan]{config.vehicle.id}[/] on the "
+                      f"{car.client.settings.describe()}; "
                       "loading speech models...")
         pipeline = build_voice(config, build_dialogue(config, car), car)
         for number, line in enumerate(SCRIPT, start=1):
-            said = Path(work) / f"driver-{number}.wav"
-            voice = speak_as_driver(line, said, pipeline)
+            said, voice = driver_speech(line, pipeline.synthesizer)
             before = car.state()
-            turn = pipeline.handle(read_audio(said), session_id="demo")
+            turn = pipeline.handle(said, session_id="demo")
             reply_file = out_dir / f"turn-{number}.wav"
             write_wav(reply_file, turn.audio, turn.sample_rate)
             after = car.state()

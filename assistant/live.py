@@ -1,0 +1,292 @@
+"""The live loop: a microphone (or stream) in, spoken replies out, with endpointing, early recognition,
+push-to-talk, an optional wake phrase and barge-in.
+
+Three threads keep the stages overlapping:
+
+* the *listener* (``run``) reads 32 ms frames and feeds the endpointer; it never waits for the others,
+  so speech during a reply is heard at once (barge-in);
+* the *responder* handles one utterance at a time: transcript, wake-phrase check, dialogue and car,
+  then synthesis sentence by sentence;
+* the *player* plays each sentence as soon as it is synthesised, in short blocks, and stops mid-sentence
+  when the reply is interrupted.
+
+Recognition starts early, at the first short pause (``pause_ms``), while the endpointer still waits to
+be sure the driver has finished (``end_ms``); if the driver goes on, that result is dropped.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import queue
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TextIO
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from assistant.audio import ASR_RATE
+from assistant.devices import AudioInput, AudioOutput
+from assistant.events import Stage, make_event
+from assistant.pipeline import VoicePipeline, VoiceTurn
+from assistant.speech import Transcript
+from assistant.vad import FRAME, EndpointEvent, Endpointer, EndpointSettings, SileroVad
+from vehicle_bus.client import BusClient, BusMessage
+from vehicle_bus.protocol import ProtocolError, SignalValue, value_topic
+
+log = logging.getLogger(__name__)
+
+WAKE_ACK = "Yes?"
+PUSH_TO_TALK = "Vehicle.Private.Carvoice.PushToTalk.IsPressed"
+
+
+class ListenMode(StrEnum):
+    ALWAYS = "always"
+    PUSH_TO_TALK = "push_to_talk"
+    WAKE_PHRASE = "wake_phrase"
+
+
+class LiveSettings(BaseModel):
+    """How the assistant listens on live audio (``carvoice talk``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: ListenMode = Field(
+        ListenMode.ALWAYS, description="always: every utterance; push_to_talk: only after a press (steering-wheel "
+                              "button on the bus, or Enter in the terminal); wake_phrase: utterances that "
+                              "start with the wake phrase")
+    wake_phrase: str = Field("hey car", min_length=2, max_length=40, description="for mode wake_phrase")
+    follow_up_s: float = Field(6.0, ge=0, le=60, description="after a reply, speech within this time needs "
+                                                             "no press or wake phrase")
+    press_window_s: float = Field(6.0, gt=0, le=60, description="after a push-to-talk press, speech must "
+                                                                "start within this time")
+    barge_in: bool = Field(True, description="speech during a reply stops it (needs echo cancellation on a "
+                                             "head unit whose microphone hears its speakers)")
+    vad_threshold: float = Field(0.5, gt=0.15, lt=1, description="Silero VAD speech probability")
+    pause_ms: int = Field(128, ge=32, le=2000, description="silence after which recognition starts early")
+    end_ms: int = Field(400, ge=96, le=5000, description="silence that ends an utterance")
+    max_utterance_s: float = Field(15.0, ge=1, le=60)
+
+    def endpointing(self) -> EndpointSettings:
+        return EndpointSettings(threshold=self.vad_threshold, pause_ms=self.pause_ms, end_ms=max(self.end_ms,
+                                self.pause_ms), max_utterance_s=self.max_utterance_s)
+
+
+class Reply:
+    """One reply on its way to the speaker (a ``Playback``); cancelling it stops synthesis and playback."""
+
+    def __init__(self, player: queue.Queue) -> None:
+        self.player = player
+        self.cancelled = threading.Event()
+        self.finished = threading.Event()
+
+    def play(self, chunk: np.ndarray) -> bool:
+        self.player.put((self, chunk))
+        return not self.cancelled.is_set()
+
+    def finish(self) -> bool:
+        self.player.put((self, None))
+        self.finished.wait()
+        return self.cancelled.is_set()
+
+
+@dataclass
+class Utterance:
+    audio: np.ndarray
+    speech_end: float
+    """``time.perf_counter()`` when the frame holding the end of speech arrived."""
+    started_at: float
+    early: Future[Transcript] | None
+
+
+class LiveAssistant:
+    """Runs the voice pipeline on live audio until the input ends or ``stop()``."""
+
+    def __init__(self, pipeline: VoicePipeline, audio_in: AudioInput, audio_out: AudioOutput,
+                 settings: LiveSettings | None = None, session_id: str = "voice",
+                 vad: SileroVad | None = None, on_turn: Callable[[VoiceTurn], None] | None = None):
+        self.on_turn = on_turn or (lambda turn: None)
+        self.pipeline, self.audio_in, self.audio_out = pipeline, audio_in, audio_out
+        self.settings, self.session_id = settings or LiveSettings(), session_id
+        self.endpointer = Endpointer(vad or SileroVad(), self.settings.endpointing())
+        self.turns: list[VoiceTurn] = []
+        self.pressed_at: float | None = None
+        self.listening_until = 0.0
+        self.reply: Reply | None = None
+        self.started_at = 0.0
+        self.early: Future[Transcript] | None = None
+        self.early_end = -1
+        self.arrivals: deque[tuple[int, float]] = deque(maxlen=256)
+        self.stopped = threading.Event()
+        self.recognizer_pool = ThreadPoolExecutor(1, thread_name_prefix="asr")
+        self.responder = ThreadPoolExecutor(1, thread_name_prefix="responder")
+        self.playback: queue.Queue[tuple[Reply, np.ndarray | None] | None] = queue.Queue()
+        self.player = threading.Thread(target=self._play, name="player", daemon=True)
+
+    def notify(self, stage: Stage, **data) -> None:
+        self.pipeline.on_event(make_event(stage, self.session_id, 0.0, **data))
+
+    # -- controls ---------------------------------------------------------------------------------------
+    def press(self) -> None:
+        """Push-to-talk: listen now (and stop a reply that is playing)."""
+        self.pressed_at = time.perf_counter()
+        self.notify("push_to_talk")
+        self._interrupt("push_to_talk")
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+    @property
+    def speaking(self) -> bool:
+        return self.reply is not None and not self.reply.finished.is_set() and not self.reply.cancelled.is_set()
+
+    # -- listener -------------------------------------------------------------------------------------------
+    def run(self) -> list[VoiceTurn]:
+        """Listen until the input ends (a file, a closed stream) or ``stop()``; returns the handled turns."""
+        self.player.start()
+        try:
+            for frame in self.audio_in.frames():
+                if self.stopped.is_set():
+                    break
+                self.arrivals.append((self.endpointer.position + FRAME, time.perf_counter()))
+                for event in self.endpointer.feed(frame):
+                    self._on_endpoint(event)
+        finally:
+            self.responder.shutdown(wait=True)
+            self.recognizer_pool.shutdown(wait=True)
+            self.playback.put(None)
+            self.player.join()
+        return self.turns
+
+    def _arrival(self, sample: int) -> float:
+        return next((at for position, at in reversed(self.arrivals) if position <= sample), time.perf_counter())
+
+    def _on_endpoint(self, event: EndpointEvent) -> None:
+        if event.kind == "start":
+            self.started_at = self._arrival(event.speech_end_sample)
+            self.notify("speech_start")
+            if self.settings.barge_in:
+                self._interrupt("speech")
+        elif event.kind == "pause":
+            if self._accepts_without_words() and (self.early is None or self.early.done()):
+                self.early_end = event.speech_end_sample
+                self.early = self.recognizer_pool.submit(self.pipeline.recognizer.transcribe, event.audio)
+        else:
+            early = self.early if self.early_end == event.speech_end_sample else None
+            utterance = Utterance(event.audio, self._arrival(event.speech_end_sample), self.started_at, early)
+            self.early, self.early_end = None, -1
+            if self._accepts_without_words() or self.settings.mode == "wake_phrase":
+                self.responder.submit(self._respond, utterance)
+            else:
+                self.notify("ignored", reason="push-to-talk was not pressed")
+
+    def _accepts_without_words(self) -> bool:
+        """Whether the utterance in progress is for the assistant without looking at what was said."""
+        if self.settings.mode == "always" or self.started_at <= self.listening_until:
+            return True
+        return (self.settings.mode == "push_to_talk" and self.pressed_at is not None
+                and self.started_at - self.pressed_at <= self.settings.press_window_s)
+
+    def _interrupt(self, cause: str) -> None:
+        if self.speaking:
+            self.reply.cancelled.set()
+            self.notify("barge_in", cause=cause)
+
+    # -- responder -----------------------------------------------------------------------------------------
+    def _respond(self, utterance: Utterance) -> None:
+        try:
+            self._respond_to(utterance)
+        except Exception as exc:  # one failed turn must not end the loop: report it and keep listening
+            log.error("turn failed: %s", exc)
+            self.notify("error", message=str(exc))
+
+    def _respond_to(self, utterance: Utterance) -> None:
+        pipeline = self.pipeline
+        clock = pipeline.begin(self.session_id, len(utterance.audio) / ASR_RATE, utterance.speech_end)
+        transcript = pipeline.transcribe(utterance.audio, clock, utterance.early.result if utterance.early else None)
+        follow_up = utterance.started_at <= self.listening_until
+        if self.settings.mode == "push_to_talk":
+            self.pressed_at = None
+        elif self.settings.mode == "wake_phrase" and not follow_up and not transcript.no_speech:
+            command = strip_wake_phrase(transcript.text, self.settings.wake_phrase)
+            if command is None:
+                self.notify("ignored", reason="no wake phrase", text=transcript.text)
+                return
+            if not command:
+                self._speak_only(WAKE_ACK)
+                return
+            transcript = Transcript(command, False)
+        self.reply = Reply(self.playback)
+        turn = pipeline.respond(transcript, clock, self.reply)
+        self.turns.append(turn)
+        self.on_turn(turn)
+        self.listening_until = time.perf_counter() + self.settings.follow_up_s
+
+    def _speak_only(self, text: str) -> None:
+        reply = self.reply = Reply(self.playback)
+        for chunk in self.pipeline.synthesizer.speak(text):
+            reply.play(chunk)
+        reply.finish()
+        self.listening_until = time.perf_counter() + self.settings.follow_up_s
+
+    # -- player ----------------------------------------------------------------------------------------------
+    def _play(self) -> None:
+        rate = self.pipeline.synthesizer.sample_rate
+        while (item := self.playback.get()) is not None:
+            reply, chunk = item
+            if chunk is None:
+                reply.finished.set()
+            elif not reply.cancelled.is_set():
+                try:
+                    self.audio_out.play(chunk, rate, reply.cancelled.is_set)
+                except Exception as exc:  # a failing speaker loses the reply, not the loop
+                    log.error("playback failed: %s", exc)
+                    self.notify("error", message=str(exc))
+                    reply.cancelled.set()
+
+
+def watch_push_to_talk_button(client: BusClient, vehicle_id: str, press: Callable[[], None]) -> Callable[[], None]:
+    """Press on every rising edge of the steering-wheel button signal; returns the unsubscribe function."""
+    held = [False]
+
+    def on_value(message: BusMessage) -> None:
+        try:
+            down = SignalValue.decode(message.payload).value is True
+        except ProtocolError as exc:
+            log.warning("ignoring a bad push-to-talk value: %s", exc)
+            return
+        if down and not held[0]:
+            press()
+        held[0] = down
+
+    return client.subscribe(value_topic(vehicle_id, PUSH_TO_TALK), on_value)
+
+
+def watch_terminal_key(lines: TextIO, press: Callable[[], None]) -> threading.Thread:
+    """Press on every Enter typed in the terminal (a daemon thread reading ``lines``)."""
+
+    def read() -> None:
+        for _line in lines:
+            press()
+
+    thread = threading.Thread(target=read, name="terminal-ptt", daemon=True)
+    thread.start()
+    return thread
+
+
+def strip_wake_phrase(text: str, wake_phrase: str) -> str | None:
+    """The command after the wake phrase ("" when only the phrase was said), or None when the text does
+    not start with it. Matching is forgiving, as recognisers spell names freely ("Hey, Kar!")."""
+    words = list(re.finditer(r"[a-z0-9']+", text.lower()))
+    wake = re.findall(r"[a-z0-9']+", wake_phrase.lower())
+    heard = " ".join(word.group() for word in words[:len(wake)])
+    if len(words) < len(wake) or difflib.SequenceMatcher(None, heard, " ".join(wake)).ratio() < 0.75:
+        return None
+    return text[words[len(wake) - 1].end():].strip(" ,.!?;:")
