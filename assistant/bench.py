@@ -15,9 +15,9 @@ from assistant.config import CarvoiceConfig
 from assistant.demo import driver_speech
 from assistant.devices import NullOutput, RecordedInput
 from assistant.events import PipelineEvent
-from assistant.live import LiveAssistant
-from assistant.pipeline import VoiceTurn
-from assistant.runtime import LazyLlm, build_dialogue, build_voice, load_llm, scratch_vehicle
+from assistant.live import LiveAssistant, LiveSettings
+from assistant.pipeline import VoicePipeline, VoiceTurn
+from assistant.runtime import LazyLlm, build_dialogue, build_voice, hardware_profile, load_llm, scratch_vehicle
 from intents.bench import Case, load_cases, run_cases, summarize
 from intents.dialogue import Dialogue
 from intents.fastpath import FastPath
@@ -42,7 +42,8 @@ def run_intent_bench(config: CarvoiceConfig, model_ids: list[str], modes: tuple[
         if "fast" in modes:
             report["runs"].append({"mode": "fast", "model": None} | _run(cases, Dialogue(car), "fast", progress))
         for model_id in model_ids if {"llm", "combined"} & set(modes) else ():
-            llm = load_llm(registry, config.llm.model_copy(update={"model": model_id, "path": None}))
+            llm = load_llm(registry, config.llm.model_copy(update={"model": model_id, "path": None}),
+                           hardware_profile(config.hardware.profile))
             for mode in ("llm", "combined"):
                 if mode in modes:
                     fast_path = FastPath() if mode == "combined" else FastPath(rules=())
@@ -77,45 +78,57 @@ def speech_end(audio: np.ndarray, floor: float = 0.01) -> int:
 
 
 def run_voice_latency(config: CarvoiceConfig, runs: int, progress: Progress) -> dict[str, Any]:
-    """End of speech -> first reply audio through the live loop, on commands spoken by the second voice
-    (espeak-ng, else Piper) and streamed in real time; end of speech is where the words stop in the
-    audio, not where the VAD noticed. Median and p95 per path (fast, llm) over ``runs`` rounds."""
+    """``live_latency`` over ``runs`` rounds of the fast and LLM commands, on a scratch car."""
     with scratch_vehicle("bench") as car:
         voice = build_voice(config, build_dialogue(config, car), car)
-        if isinstance(voice.dialogue.llm, LazyLlm):
-            voice.dialogue.llm.load()
-        script, ends = [], []
-        for text in (FAST_COMMANDS + LLM_COMMANDS) * runs:
-            said, _voice = driver_speech(text, voice.synthesizer)
-            ends.append(sum(len(part) for part in script) + speech_end(said))
-            script += [said, np.zeros(int(GAP_S * ASR_RATE), np.float32)]
-        first_audio: list[float] = []
-        turns: list[VoiceTurn] = []
+        return live_latency(voice, config.live, (FAST_COMMANDS + LLM_COMMANDS) * runs, progress) | {"runs": runs}
 
-        def record(event: PipelineEvent) -> None:
-            if event.stage == "first_audio":
-                first_audio.append(time.perf_counter())
 
-        def answered(turn: VoiceTurn) -> None:
-            turns.append(turn)
-            progress("voice latency", len(turns), len(ends))
+def live_latency(voice: VoicePipeline, settings: LiveSettings, commands: tuple[str, ...],
+                 progress: Progress) -> dict[str, Any]:
+    """End of speech -> first reply audio through the live loop, on commands spoken by the second voice
+    (espeak-ng, else Piper) and streamed in real time; end of speech is where the words stop in the
+    audio, not where the VAD noticed. Median and p95 per path (fast, llm)."""
+    if isinstance(voice.dialogue.llm, LazyLlm):
+        voice.dialogue.llm.load()  # loading is not part of a turn
+    script, ends = [], []
+    for text in commands:
+        said, _voice = driver_speech(text, voice.synthesizer)
+        ends.append(sum(len(part) for part in script) + speech_end(said))
+        script += [said, np.zeros(int(GAP_S * ASR_RATE), np.float32)]
+    first_audio: list[float] = []
+    turns: list[VoiceTurn] = []
 
-        voice.on_event = record
-        source = RecordedInput(np.concatenate(script))
-        LiveAssistant(voice, source, NullOutput(), config.live, "bench", on_turn=answered).run()
-    paths = [turn.turn.path if turn.turn else "none" for turn in turns]
+    def record(event: PipelineEvent) -> None:
+        if event.stage == "first_audio":
+            first_audio.append(time.perf_counter())
+
+    def answered(turn: VoiceTurn) -> None:
+        turns.append(turn)
+        progress("voice latency", len(turns), len(ends))
+
+    sink, voice.on_event = voice.on_event, record
+    source = RecordedInput(np.concatenate(script))
+    try:
+        LiveAssistant(voice, source, NullOutput(), settings, "bench", on_turn=answered).run()
+    finally:
+        voice.on_event = sink
     if len(first_audio) != len(ends):
         raise RuntimeError(f"{len(ends)} commands were spoken but {len(first_audio)} answered: heard "
                            f"{[turn.transcript.text for turn in turns]}")
+    paths = [turn.turn.path if turn.turn else "none" for turn in turns]
     latencies = [(at - (source.started_at + end / ASR_RATE)) * 1000 for at, end in zip(first_audio, ends, strict=True)]
     by_path = {path: [ms for ms, p in zip(latencies, paths, strict=True) if p == path] for path in sorted(set(paths))}
-    return {"runs": runs, "commands": len(ends), "endpoint_ms": config.live.end_ms,
-            "by_path": {path: {"turns": len(values), "p50_ms": percentile(values, 50), "p95_ms": percentile(values, 95)}
-                        for path, values in by_path.items()},
+    return {"commands": len(ends), "endpoint_ms": settings.end_ms,
+            "all": stats(latencies),
+            "by_path": {path: stats(values) for path, values in by_path.items()},
             "turns": [{"text": text, "heard": turn.transcript.text, "path": path, "ms": round(ms, 1),
                        "after_vad_end_ms": {k: round(v, 1) for k, v in turn.timings_ms.items()}}
-                      for text, turn, path, ms in zip((FAST_COMMANDS + LLM_COMMANDS) * runs, turns, paths, latencies,
-                                                      strict=True)]}
+                      for text, turn, path, ms in zip(commands, turns, paths, latencies, strict=True)]}
+
+
+def stats(values: list[float]) -> dict[str, Any]:
+    return {"turns": len(values), "p50_ms": percentile(values, 50), "p95_ms": percentile(values, 95)}
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -39,8 +39,11 @@ sim_app = typer.Typer(help="The simulated vehicle on the MQTT bus.", no_args_is_
 app.add_typer(sim_app, name="sim")
 intents_app = typer.Typer(help="The intent catalogue.", no_args_is_help=True)
 app.add_typer(intents_app, name="intents")
-bench_app = typer.Typer(help="Benchmarks.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks: with no subcommand, every stage and the whole stack against a naive "
+                             "baseline and the hardware's limit.", invoke_without_command=True)
 app.add_typer(bench_app, name="bench")
+hw_app = typer.Typer(help="Hardware: probe this machine, list the profiles.", no_args_is_help=True)
+app.add_typer(hw_app, name="hw")
 models_app = typer.Typer(help="The model registry: list, install, verify, locate models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -303,6 +306,61 @@ def print_turn(turn: Turn, as_json: bool) -> None:
     console.print(turn.reply, highlight=False)
 
 
+ProfileOption = Annotated[Optional[str], typer.Option("--profile", "-p", help="force a profile: a built-in "
+                                                                           "name or a .toml file")]
+
+
+@hw_app.command("probe")
+def hw_probe(profile: ProfileOption = None, as_json: JsonOption = False) -> None:
+    """Detect cores, CPU features, memory, accelerators, onnxruntime providers and llama.cpp's build; pick a
+    profile and say why."""
+    from hardware.probe import pick, probe
+    from hardware.profile import ProfileError, load_profile
+    from hardware.providers import usable_providers
+
+    machine = probe()
+    with reported_errors(ProfileError, LookupError):
+        chosen, verdicts = pick(machine)
+        if profile:
+            chosen = load_profile(profile)
+    providers = usable_providers(chosen.onnx.providers, machine.onnx_providers)
+    if as_json:
+        print(json.dumps({"machine": machine.as_dict(), "profile": chosen.model_dump(), "onnx_providers": providers,
+                          "forced": bool(profile), "verdicts": [{"profile": v.profile.name, "matches": v.matches,
+                                                                 "reasons": v.reasons} for v in verdicts]}, indent=2))
+        return
+    table = Table(title="this machine", show_header=False)
+    for key, value in machine.as_dict().items():
+        table.add_row(key.replace("_", " "), ", ".join(value) if isinstance(value, list) else str(value))
+    console.print(table)
+    verdict_table = Table(title="profiles")
+    for column in ("profile", "fits", "why", "status"):
+        verdict_table.add_column(column)
+    for verdict in verdicts:
+        verdict_table.add_row(verdict.profile.name, "yes" if verdict.matches else "no", "; ".join(verdict.reasons),
+                              verdict.profile.status)
+    console.print(verdict_table)
+    how = "forced" if profile else "picked"
+    console.print(f"[bold]{how}: {chosen.name}[/] - {chosen.description}\n  models: asr {chosen.models.asr}, "
+                  f"llm {chosen.models.llm}, voice {chosen.models.voice}; llama.cpp threads {chosen.llm.n_threads}, "
+                  f"batch {chosen.llm.n_batch}, context {chosen.llm.n_ctx}; onnxruntime: {', '.join(providers)}",
+                  highlight=False)
+
+
+@hw_app.command("profiles")
+def hw_profiles() -> None:
+    """The built-in hardware profiles."""
+    from hardware.profile import all_profiles
+
+    table = Table()
+    for column in ("profile", "status", "asr", "llm", "onnxruntime providers", "for"):
+        table.add_column(column)
+    for profile in all_profiles():
+        table.add_row(profile.name, profile.status, profile.models.asr, profile.models.llm,
+                      ", ".join(profile.onnx.providers), profile.description)
+    console.print(table)
+
+
 @app.command()
 def ask(
     text: Annotated[str, typer.Argument(help="what the driver says")],
@@ -337,6 +395,59 @@ def chat(
             if not text.strip() or text.strip().lower() in ("quit", "exit", "bye"):
                 break
             print_turn(dialogue.handle(text, session), as_json)
+
+
+@bench_app.callback()
+def bench(
+    ctx: typer.Context,
+    llm: Annotated[Optional[str], typer.Option(help="LLM id; default: the 1.5B model where installed, else the "
+                                                    "profile's")] = None,
+    runs: Annotated[int, typer.Option(min=1, max=20, help="runs per stage measurement")] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help="print the full report as JSON")] = False,
+    config_file: ConfigOption = None,
+) -> None:
+    """Per stage and end to end (medians and p95), tuned against naive, LLM decode against memory bandwidth,
+    peak memory."""
+    if ctx.invoked_subcommand:
+        return
+    from assistant.perf import run_perf_bench
+
+    config = load_config(config_file)
+    with reported_errors(), progress_bars(counting_bytes=False) as progress:
+        report = run_perf_bench(config, llm, runs, progress)
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return
+    console.print(perf_table(report))
+
+
+def perf_table(report: dict[str, Any]) -> Table:
+    asr, llm, tts, e2e, limit = (report[k] for k in ("asr", "llm_engine", "tts", "end_to_end", "hardware_limit"))
+    table = Table(title=f"carvoice bench: profile {report['profile']}, LLM {report['llm']}, {report['runs']} runs")
+    for column in ("measure", "p50", "p95", "naive p50", "tuned vs naive"):
+        table.add_column(column)
+
+    def row(name: str, stats: dict, naive: dict | None = None, unit: str = "", digits: int = 0) -> None:
+        cells = [f"{stats['p50']:.{digits}f}{unit}", f"{stats['p95']:.{digits}f}{unit}"]
+        if naive:
+            cells += [f"{naive['p50']:.{digits}f}{unit}", f"{naive['p50'] / stats['p50']:.1f}x"]
+        table.add_row(name, *cells)
+
+    row("ASR real-time factor", asr["tuned_rtf"], asr["naive_rtf"], digits=3)
+    row(f"LLM prompt tokens/s ({llm['prompt_tokens']}-token prefix)", llm["prompt_tokens_per_s"], digits=1)
+    row("LLM decode tokens/s", llm["decode_tokens_per_s"], digits=1)
+    row(f"LLM first token, cached prefix ({llm['turn_tokens']} new tokens)", llm["ttft_cached_ms"],
+        llm["ttft_cold_ms"], " ms")
+    row("TTS real-time factor", tts["rtf"], digits=3)
+    row("TTS first audio (first sentence)", tts["first_audio_ms"], tts["whole_reply_ms"], " ms")
+    tuned = {"p50": e2e["tuned"]["p50_ms"], "p95": e2e["tuned"]["p95_ms"]}
+    row(f"end of speech -> first audio ({e2e['commands']} commands)", tuned, {"p50": e2e["naive"]["p50_ms"]}, " ms")
+    for path, stats in e2e["tuned_by_path"].items():
+        row(f"  {path} path", {"p50": stats["p50_ms"], "p95": stats["p95_ms"]}, unit=" ms")
+    table.caption = (f"memory bandwidth {limit['memory_bandwidth_gb_s']} GB/s -> decode bound "
+                     f"{limit['decode_bound_tokens_per_s']} tokens/s; measured decode is "
+                     f"{limit['decode_fraction_of_bound']:.0%} of it. Peak RSS {report['peak_rss_mb']:.0f} MB.")
+    return table
 
 
 @bench_app.command("intents")

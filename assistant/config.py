@@ -65,8 +65,15 @@ class SpeechSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    asr_model: str = Field("whisper-tiny.en", description="faster-whisper model: whisper-tiny.en or whisper-base")
-    voice: str = Field("piper-en_US-joe-medium", description="Piper voice")
+    asr_model: str | None = Field(None, description="faster-whisper model (whisper-tiny.en, whisper-base); "
+                                                    "default: the hardware profile's")
+    voice: str | None = Field(None, description="Piper voice; default: the hardware profile's")
+
+
+class HardwareSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    profile: str = Field("auto", description="auto (probe this machine), a built-in profile name, or a .toml file")
 
 
 class CarvoiceConfig(BaseModel):
@@ -80,6 +87,7 @@ class CarvoiceConfig(BaseModel):
     dialogue: DialogueSettings = Field(default_factory=DialogueSettings)
     speech: SpeechSettings = Field(default_factory=SpeechSettings)
     live: LiveSettings = Field(default_factory=LiveSettings)
+    hardware: HardwareSettings = Field(default_factory=HardwareSettings)
 
     @classmethod
     def load(cls, path: Path | None = None) -> CarvoiceConfig:

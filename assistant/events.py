@@ -14,7 +14,7 @@ from vehicle_bus.client import BusClient
 from vehicle_bus.protocol import check_vehicle_id, now_iso
 
 Stage = Literal["speech_end", "transcript", "intent", "vehicle_ack", "first_audio", "audio_end",
-                "speech_start", "push_to_talk", "barge_in", "ignored", "error"]
+                "speech_start", "push_to_talk", "barge_in", "wake", "ignored", "error"]
 """The six stages of a turn, then what only the live loop reports (its ``elapsed_ms`` is 0)."""
 
 

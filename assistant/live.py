@@ -220,6 +220,7 @@ class LiveAssistant:
                 self.notify("ignored", reason="no wake phrase", text=transcript.text)
                 return
             if not command:
+                self.notify("wake", reply=WAKE_ACK)
                 self._speak_only(WAKE_ACK)
                 return
             transcript = Transcript(command, False)

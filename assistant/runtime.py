@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import tempfile
 from collections.abc import Callable, Iterator
@@ -14,6 +15,9 @@ from assistant.devices import AudioInput, AudioOutput
 from assistant.live import LiveAssistant, watch_push_to_talk_button
 from assistant.pipeline import VoicePipeline, VoiceTurn
 from assistant.speech import Recognizer, Synthesizer
+from assistant.vad import SileroVad
+from hardware.probe import pick, probe
+from hardware.profile import HardwareProfile, load_profile
 from intents.dialogue import Dialogue
 from intents.fastpath import Call
 from intents.llm import LlmIntentModel, LlmSettings
@@ -27,17 +31,27 @@ from vehicle_bus.sim.vehicle import SimulatedVehicle
 log = logging.getLogger(__name__)
 
 
+@functools.cache
+def hardware_profile(choice: str = "auto") -> HardwareProfile:
+    """The profile for this machine ("auto": probed once per process), or the one named or given as a file."""
+    if choice != "auto":
+        return load_profile(choice)
+    profile, _verdicts = pick(probe())
+    log.debug("hardware profile %s", profile.name)
+    return profile
+
+
 class LazyLlm:
     """Loads the LLM on the first sentence the fast path leaves to it, so fast-path turns never wait for it."""
 
-    def __init__(self, registry: Registry, settings: LlmSettings):
-        self.registry, self.settings = registry, settings
+    def __init__(self, registry: Registry, settings: LlmSettings, profile: HardwareProfile):
+        self.registry, self.settings, self.profile = registry, settings, profile
         self._model: LlmIntentModel | None = None
 
     @property
     def model(self) -> LlmIntentModel:
         if self._model is None:
-            self._model = load_llm(self.registry, self.settings)
+            self._model = load_llm(self.registry, self.settings, self.profile)
         return self._model
 
     def load(self) -> None:
@@ -48,12 +62,13 @@ class LazyLlm:
         return self.model.parse(text, previous)
 
 
-def load_llm(registry: Registry, settings: LlmSettings) -> LlmIntentModel:
-    """The configured GGUF, verified by sha256, with the chat format its manifest entry names."""
-    spec = registry.spec(settings.model)
-    path: Path = settings.path or registry.verify(settings.model) / spec.files[0].name
+def load_llm(registry: Registry, settings: LlmSettings, profile: HardwareProfile) -> LlmIntentModel:
+    """The configured GGUF (else the profile's), verified by sha256, with the chat format its manifest entry
+    names, run with the profile's llama.cpp options."""
+    spec = registry.spec(settings.model or profile.models.llm)
+    path: Path = settings.path or registry.verify(spec.id) / spec.files[0].name
     log.info("loading %s from %s", spec.id, path)
-    return LlmIntentModel(path, settings.chat_format or spec.chat_format or "auto", settings)
+    return LlmIntentModel(path, settings.chat_format or spec.chat_format or "auto", settings, profile.llm)
 
 
 @contextmanager
@@ -89,15 +104,16 @@ def scratch_vehicle(vehicle_id: str = "car1") -> Iterator[BusVehicle]:
 
 def build_voice(config: CarvoiceConfig, dialogue: Dialogue, vehicle: BusVehicle) -> VoicePipeline:
     """Recogniser and voice from the registry (verified by sha256), around a dialogue; events go on the bus."""
-    registry = Registry(config.models.store_dir)
-    recognizer = Recognizer(registry.verify(config.speech.asr_model), threads=config.llm.threads)
-    voice = registry.spec(config.speech.voice).files[0].name
-    synthesizer = Synthesizer(registry.verify(config.speech.voice) / voice)
+    registry, profile = Registry(config.models.store_dir), hardware_profile(config.hardware.profile)
+    recognizer = Recognizer(registry.verify(config.speech.asr_model or profile.models.asr), profile.asr)
+    voice = registry.spec(config.speech.voice or profile.models.voice)
+    synthesizer = Synthesizer(registry.verify(voice.id) / voice.files[0].name, profile.onnx)
     return VoicePipeline(recognizer, dialogue, synthesizer, BusEventSink(vehicle.client, vehicle.vehicle_id))
 
 
 def build_dialogue(config: CarvoiceConfig, vehicle: BusVehicle) -> Dialogue:
-    llm = LazyLlm(Registry(config.models.store_dir), config.llm) if config.llm.enabled else None
+    profile = hardware_profile(config.hardware.profile)
+    llm = LazyLlm(Registry(config.models.store_dir), config.llm, profile) if config.llm.enabled else None
     return Dialogue(vehicle, llm=llm, idle_timeout_s=config.dialogue.idle_timeout_s)
 
 
@@ -105,6 +121,7 @@ def build_live(config: CarvoiceConfig, voice: VoicePipeline, vehicle: BusVehicle
                audio_out: AudioOutput, session_id: str = "voice",
                on_turn: Callable[[VoiceTurn], None] | None = None) -> LiveAssistant:
     """The live loop around a voice pipeline, with the car's steering-wheel push-to-talk button watched."""
-    live = LiveAssistant(voice, audio_in, audio_out, config.live, session_id, on_turn=on_turn)
+    vad = SileroVad(hardware_profile(config.hardware.profile).onnx)
+    live = LiveAssistant(voice, audio_in, audio_out, config.live, session_id, vad, on_turn)
     watch_push_to_talk_button(vehicle.client, vehicle.vehicle_id, live.press)
     return live

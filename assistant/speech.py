@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -9,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hardware.profile import AsrOptions, OnnxOptions
+from hardware.providers import onnx_session
 from intents.catalogue import CATALOGUE
 
 
@@ -31,10 +34,12 @@ class Transcript:
 class Recognizer:
     """faster-whisper (CTranslate2, int8 on CPU) with Silero VAD; a model folder from the registry."""
 
-    def __init__(self, model_dir: Path, threads: int = 2, beam_size: int = 1):
+    def __init__(self, model_dir: Path, options: AsrOptions | None = None, beam_size: int = 1):
         from faster_whisper import WhisperModel
 
-        self.model = WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=threads)
+        options = options or AsrOptions()
+        self.model = WhisperModel(str(model_dir), device=options.device, compute_type=options.compute_type,
+                                  cpu_threads=options.threads)
         self.beam_size = beam_size
         self.prompt = car_prompt()
 
@@ -55,10 +60,11 @@ class Recognizer:
 class Synthesizer:
     """A Piper voice; speaks sentence by sentence so the first audio is ready before the whole reply."""
 
-    def __init__(self, voice_file: Path):
-        from piper import PiperVoice
+    def __init__(self, voice_file: Path, onnx: OnnxOptions | None = None):
+        from piper import PiperConfig, PiperVoice
 
-        self.voice = PiperVoice.load(str(voice_file))
+        config = PiperConfig.from_dict(json.loads(Path(f"{voice_file}.json").read_text()))
+        self.voice = PiperVoice(session=onnx_session(voice_file, onnx or OnnxOptions()), config=config)
         self.sample_rate = self.voice.config.sample_rate
 
     def speak(self, text: str) -> Iterator[np.ndarray]:

@@ -16,6 +16,8 @@ from typing import Literal
 import numpy as np
 
 from assistant.audio import ASR_RATE
+from hardware.profile import OnnxOptions
+from hardware.providers import onnx_session
 
 FRAME = 512
 """Samples per VAD frame at 16 kHz (32 ms): the size Silero VAD v5/v6 is trained for."""
@@ -31,14 +33,8 @@ def silero_model_path() -> str:
 class SileroVad:
     """Speech probability of successive 512-sample frames of one stream (16 kHz float32)."""
 
-    def __init__(self, providers: list[str] | None = None):
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        options.inter_op_num_threads = options.intra_op_num_threads = 1
-        options.log_severity_level = 3
-        self.session = onnxruntime.InferenceSession(silero_model_path(), sess_options=options,
-                                                    providers=providers or ["CPUExecutionProvider"])
+    def __init__(self, onnx: OnnxOptions | None = None):
+        self.session = onnx_session(silero_model_path(), (onnx or OnnxOptions()).model_copy(update={"threads": 1}))
         self.reset()
 
     def reset(self) -> None:

@@ -15,9 +15,9 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from intents.catalogue import CATALOGUE, Action, Arg
 from intents.fastpath import Call
@@ -31,15 +31,46 @@ class LlmSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = Field(True, description="use the LLM for what the fast path does not match")
-    model: str = Field("qwen2.5-coder-0.5b-instruct", description="model id in the registry")
+    model: str | None = Field(None, description="model id in the registry; default: the hardware profile's")
     path: Path | None = Field(None, description="a GGUF file to use instead of the registry's copy")
-    threads: int = Field(2, ge=1, le=64)
-    context: int = Field(2048, ge=512, le=32768)
-    batch: int = Field(256, ge=8, le=4096)
     chat_format: str | None = Field(None, description="chatml, deepseek-r1, gemma or auto (from the GGUF's own "
                                                        "template); default: the registry's entry")
     think_budget: int = Field(0, ge=0, le=1024, description="R1 reasoning tokens allowed before answering; 0 = none")
     max_calls: int = Field(3, ge=1, le=6, description="most actions one sentence may produce")
+
+
+KV_CACHE_TYPES = {"f16": 1, "q8_0": 8, "q4_0": 2}
+"""llama.cpp KV-cache element types (GGML type numbers)."""
+
+
+class LlamaOptions(BaseModel):
+    """How llama.cpp runs on this machine (from the hardware profile)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    n_threads: int = Field(2, ge=1, le=256, description="decode threads")
+    n_threads_batch: int | None = Field(None, ge=1, le=256, description="prompt threads; default n_threads")
+    n_batch: int = Field(256, ge=8, le=4096, description="prompt tokens per batch")
+    n_ctx: int = Field(2048, ge=512, le=32768, description="context window (prompt prefix + turn + answer)")
+    use_mmap: bool = Field(True, description="map the GGUF instead of reading it into memory")
+    use_mlock: bool = Field(False, description="lock the weights in RAM (no paging out)")
+    type_k: Literal["f16", "q8_0", "q4_0"] = Field("f16", description="KV-cache key type")
+    type_v: Literal["f16", "q8_0", "q4_0"] = Field("f16", description="KV-cache value type (quantised needs "
+                                                                      "flash attention)")
+    flash_attn: bool = Field(False, description="flash attention where the build supports it")
+    n_gpu_layers: int = Field(0, ge=-1, description="layers offloaded to a GPU; -1 = all")
+
+    @model_validator(mode="after")
+    def _quantised_values_need_flash_attention(self) -> LlamaOptions:
+        if self.type_v != "f16" and not self.flash_attn:
+            raise ValueError("a quantised KV-cache value type (type_v) needs flash_attn: true in llama.cpp")
+        return self
+
+    def llama_kwargs(self) -> dict[str, Any]:
+        return {"n_threads": self.n_threads, "n_threads_batch": self.n_threads_batch or self.n_threads,
+                "n_batch": self.n_batch, "n_ctx": self.n_ctx, "use_mmap": self.use_mmap, "use_mlock": self.use_mlock,
+                "type_k": KV_CACHE_TYPES[self.type_k], "type_v": KV_CACHE_TYPES[self.type_v],
+                "flash_attn": self.flash_attn, "n_gpu_layers": self.n_gpu_layers}
 
 
 @dataclass(frozen=True)
@@ -181,14 +212,14 @@ def detect_chat_format(metadata: dict[str, str]) -> str:
 class LlmIntentModel:
     """Sentence -> calls with a GGUF model; the model and its prompt cache are built once."""
 
-    def __init__(self, model_path: Path, chat_format: str, settings: LlmSettings | None = None):
+    def __init__(self, model_path: Path, chat_format: str, settings: LlmSettings | None = None,
+                 options: LlamaOptions | None = None):
         from llama_cpp import Llama, LlamaGrammar  # heavy: imported only when an LLM is used
 
         self.settings = settings or LlmSettings()
         if chat_format not in (*TEMPLATES, "auto"):
             raise ValueError(f"unknown chat format {chat_format!r}; known: {', '.join(TEMPLATES)}, auto")
-        self.llm = Llama(model_path=str(model_path), n_ctx=self.settings.context, n_threads=self.settings.threads,
-                         n_threads_batch=self.settings.threads, n_batch=self.settings.batch, verbose=False)
+        self.llm = Llama(model_path=str(model_path), verbose=False, **(options or LlamaOptions()).llama_kwargs())
         self.chat_format = detect_chat_format(self.llm.metadata) if chat_format == "auto" else chat_format
         self.template = TEMPLATES[self.chat_format]
         self.grammar = LlamaGrammar.from_string(grammar(max_calls=self.settings.max_calls), verbose=False)

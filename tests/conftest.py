@@ -105,3 +105,16 @@ def synthesizer(test_registry):
     from assistant.speech import Synthesizer
 
     return Synthesizer(test_registry.verify("piper-en_US-joe-medium") / "en_US-joe-medium.onnx")
+
+
+@pytest.fixture(scope="session")
+def gguf(test_registry):
+    """The small real LLM the tests use."""
+    return test_registry.file_path("qwen2.5-coder-0.5b-instruct")
+
+
+@pytest.fixture(scope="session")
+def llm(gguf):
+    from intents.llm import LlmIntentModel
+
+    return LlmIntentModel(gguf, "chatml")

@@ -4,7 +4,6 @@ endpointing, device rates, barge-in, push-to-talk (bus button), the wake phrase,
 from __future__ import annotations
 
 import json
-import queue
 import subprocess
 import sys
 import threading
@@ -136,6 +135,7 @@ def test_wake_phrase_alone_is_answered_and_opens_a_follow_up(recognizer, synthes
     assert [event["data"].get("reply") for event in events if event["stage"] == "first_audio"][-1].startswith(
         "Temperature set to 20")
     assert any(event["stage"] == "ignored" and event["data"]["reason"] == "no wake phrase" for event in events)
+    assert [event["data"]["reply"] for event in events if event["stage"] == "wake"] == [WAKE_ACK]
     assert len(live.turns) == 1
 
 

@@ -10,18 +10,6 @@ from intents.fastpath import FastPath
 from intents.llm import TEMPLATES, LlmIntentModel, LlmSettings, detect_chat_format, grammar, parse_calls
 from intents.vehicle import BusVehicle
 
-MODEL = "qwen2.5-coder-0.5b-instruct"
-
-
-@pytest.fixture(scope="session")
-def gguf(test_registry):
-    return test_registry.file_path(MODEL)
-
-
-@pytest.fixture(scope="session")
-def llm(gguf) -> LlmIntentModel:
-    return LlmIntentModel(gguf, "chatml")
-
 
 @pytest.fixture
 def llm_dialogue(vehicle, client, llm):

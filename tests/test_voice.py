@@ -120,3 +120,15 @@ def test_word_error_rate_on_car_commands(voice, recognizer, synthesizer, tmp_pat
         references.append(with_digits(normalize(sentence)))
         heard.append(with_digits(normalize(recognizer.transcribe(read_audio(wav)).text)))
     assert jiwer.wer(references, heard) <= 0.15, list(zip(references, heard, strict=True))
+
+
+def test_clipped_audio_is_understood_or_refused_never_misapplied(pipeline, vehicle, tmp_path):
+    """Speech driven far into clipping (gain x30, cut at full scale) still works; nothing else changes."""
+    clean = read_audio(espeak("turn on the air conditioning", tmp_path / "say.wav"))
+    clipped = tmp_path / "clipped.wav"
+    write_wav(clipped, [(np.clip(clean * 30, -1, 1) * 32767).astype(np.int16)], 16_000)
+    before = dict(vehicle.state)
+    turn = pipeline.handle(read_audio(clipped))
+    changed = {path for path in vehicle.state if vehicle.state[path] != before[path]}
+    assert changed <= {"Vehicle.Cabin.HVAC.IsAirConditioningActive"}
+    assert turn.reply in (NOT_UNDERSTOOD, "Air conditioning on."), turn.transcript
