@@ -1,7 +1,7 @@
 # The two README commands: `make demo` and `make test`. Both install what they need first.
 PYTHON ?= python3
 VENV ?= .venv
-APT_PACKAGES := mosquitto mosquitto-clients portaudio19-dev espeak-ng sox
+APT_PACKAGES := mosquitto mosquitto-clients portaudio19-dev espeak-ng sox chromium-headless-shell
 MODELS := qwen2.5-coder-0.5b-instruct whisper-tiny.en piper-en_US-joe-medium
 # llama.cpp is built for portable AVX2, not -march=native: its AMX kernels, which a native build enables
 # on CPUs that have AMX, crash in batched decoding on machines like this one (llama.cpp issue 20824).

@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,6 +45,10 @@ bench_app = typer.Typer(help="Benchmarks: with no subcommand, every stage and th
 app.add_typer(bench_app, name="bench")
 hw_app = typer.Typer(help="Hardware: probe this machine, list the profiles.", no_args_is_help=True)
 app.add_typer(hw_app, name="hw")
+fleet_app = typer.Typer(help="Fleet configuration: keys, signed documents, rollouts, status.", no_args_is_help=True)
+app.add_typer(fleet_app, name="fleet")
+config_app = typer.Typer(help="The configuration: show it, with where each value comes from.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
 models_app = typer.Typer(help="The model registry: list, install, verify, locate models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -165,6 +170,45 @@ def sim_set(
     except BusError as exc:
         raise fail(str(exc)) from None
     console.print(f"[green]applied[/] {path} = {ack.value!r}")
+
+
+@sim_app.command("test")
+def sim_test(
+    paths: Annotated[list[Path], typer.Argument(help="scenario files or folders of them")],
+    junit: Annotated[Optional[Path], typer.Option(help="write JUnit XML here")] = None,
+    report: Annotated[Optional[Path], typer.Option(help="write the HTML report here")] = None,
+    parallel: Annotated[int, typer.Option(min=1, max=32, help="scenarios at a time")] = 1,
+    broker: Annotated[Optional[str], typer.Option("--broker", "-b", help="use this broker (mqtt://host:port) "
+                                                                          "instead of starting one")] = None,
+    config_file: ConfigOption = None,
+) -> None:
+    """Run scenario files against fresh simulated cars; exit 1 when any fails."""
+    from assistant.scenario import ScenarioError, load_scenarios, scenario_files
+    from assistant.scenario_report import write_html, write_junit
+    from assistant.scenario_runner import ScenarioResult, ScenarioRunner
+
+    config = load_config(config_file)
+    with reported_errors(ScenarioError):
+        scenarios = [s for path in scenario_files(paths) for s in load_scenarios(path)]
+    err_console.print(f"{len(scenarios)} scenarios from {len(paths)} path(s)")
+
+    def show(result: ScenarioResult) -> None:
+        mark = "[green]PASS[/]" if result.passed else "[bold red]FAIL[/]"
+        err_console.print(f"{mark} {result.scenario.name} [dim]({result.duration_s:.1f} s)[/]", highlight=False)
+        if not result.passed:
+            err_console.print(result.failure_message(), highlight=False, markup=False, soft_wrap=True)
+
+    with reported_errors(), ScenarioRunner(config, broker) as runner:
+        results = runner.run_all(scenarios, parallel, on_result=show)
+    if junit:
+        write_junit(results, junit)
+    if report:
+        write_html(results, report)
+    failed = [r for r in results if not r.passed]
+    console.print(f"{len(results) - len(failed)} passed, {len(failed)} failed"
+                  + (f"; report: {report}" if report else ""))
+    if failed:
+        raise typer.Exit(1)
 
 
 @sim_app.command("signals")
@@ -555,7 +599,7 @@ def talk(
     """The live voice loop: listen, answer aloud, repeat (Ctrl-C stops). Push-to-talk: the car's steering-wheel
     button, or Enter in the terminal."""
     from assistant.devices import open_input, open_output
-    from assistant.runtime import build_live, build_voice
+    from assistant.runtime import build_live, build_voice, fleet_agent
 
     shown = err_console if output_spec == "-" else console
 
@@ -573,8 +617,9 @@ def talk(
     with vehicle_session(config_file, broker, vehicle) as (config, car):
         if mode:
             config = config.model_copy(update={"live": config.live.model_copy(update={"mode": mode})})
-        live = build_live(config, build_voice(config, build_dialogue(config, car), car), car, audio_in, audio_out,
-                          session, on_turn=show)
+        voice = build_voice(config, build_dialogue(config, car), car)
+        live = build_live(config, voice, car, audio_in, audio_out, session, on_turn=show)
+        fleet_agent(config, car, voice, live)
         if config.live.mode == "push_to_talk" and input_spec != "-" and sys.stdin.isatty():
             watch_terminal_key(sys.stdin, live.press)
         err_console.print(f"[dim]listening ({config.live.mode}); Ctrl-C to stop[/]")
@@ -585,6 +630,193 @@ def talk(
             live.stop()
         finally:
             audio_out.close()
+
+
+FleetOption = Annotated[Optional[str], typer.Option("--fleet", "-f", help="fleet id (default: config fleet.id)")]
+KeyOption = Annotated[Optional[Path], typer.Option("--key", "-k", help="the fleet's ed25519 signing key (PEM)")]
+
+
+def read_document_config(path: Path) -> dict[str, Any]:
+    """A partial config (YAML or JSON) to distribute."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise fail(f"cannot read {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise fail(f"{path} must hold a mapping of settings")
+    return data
+
+
+@contextmanager
+def fleet_operator(config_file: Path | None, broker: str | None, fleet: str | None,
+                   key: Path | None) -> Iterator[Any]:
+    from assistant.fleet.documents import DocumentError, SigningKey
+    from assistant.fleet.operator import FleetOperator, RolloutError
+
+    config = load_config(config_file, broker)
+    fleet_id = fleet or config.fleet.id
+    if not fleet_id:
+        raise fail("no fleet: give --fleet or set fleet.id in the config")
+    with reported_errors(DocumentError, RolloutError):
+        signing_key = SigningKey.load(key) if key else None
+        with BusClient(config.bus) as client:
+            operator = FleetOperator(client, fleet_id, signing_key)
+            try:
+                yield operator
+            finally:
+                operator.close()
+
+
+@fleet_app.command("keygen")
+def fleet_keygen(out: Annotated[Path, typer.Option(help="where to write the private key (PEM, mode 600)")]
+                 = Path("fleet.key")) -> None:
+    """Make a fleet signing key; prints the public key for the vehicles' fleet.trusted_keys."""
+    from assistant.fleet.documents import SigningKey, public_key_text
+
+    if out.exists():
+        raise fail(f"{out} exists; not overwriting a signing key")
+    key = SigningKey.generate()
+    key.save(out)
+    console.print(f"private key: {out}\nadd to each vehicle's config:\n\nfleet:\n  trusted_keys:\n"
+                  f"    {key.key_id}: {public_key_text(key.public_key)}", highlight=False)
+
+
+@fleet_app.command("push")
+def fleet_push(
+    file: Annotated[Path, typer.Argument(help="partial config (YAML or JSON) for that layer")],
+    target: Annotated[str, typer.Option(help="fleet, group:NAME or vehicle:ID")] = "fleet",
+    key: KeyOption = None, fleet: FleetOption = None, broker: BrokerOption = None, config_file: ConfigOption = None,
+) -> None:
+    """Sign and publish a new version of one layer (retained: offline vehicles get it when they connect)."""
+    import re
+
+    if not re.fullmatch(r"fleet|group:[A-Za-z0-9_-]{1,64}|vehicle:[A-Za-z0-9_-]{1,64}", target):
+        raise fail(f"--target {target!r}: use fleet, group:NAME or vehicle:ID")
+    settings = read_document_config(file)
+    with fleet_operator(config_file, broker, fleet, key) as operator:
+        document = operator.push(settings, target)
+    console.print(f"pushed {document.target} version {document.version} (key {document.key_id})")
+
+
+@fleet_app.command("status")
+def fleet_status(fleet: FleetOption = None, as_json: JsonOption = False, broker: BrokerOption = None,
+                 config_file: ConfigOption = None) -> None:
+    """Every vehicle's last report: versions applied per layer, state, errors, last seen."""
+    with fleet_operator(config_file, broker, fleet, None) as operator:
+        vehicles = operator.vehicles()
+    if as_json:
+        print(json.dumps(vehicles, indent=2))
+        return
+    table = Table(title=f"fleet {operator.fleet_id}: {len(vehicles)} vehicles")
+    for column in ("vehicle", "group", "fleet v.", "group v.", "vehicle v.", "last report", "errors", "last seen"):
+        table.add_column(column)
+    for vehicle_id, status in sorted(vehicles.items()):
+        applied = status.get("applied") or {}
+        about = f"{status['state']} {status.get('target') or ''} {status.get('version') or ''}".strip()
+        table.add_row(vehicle_id, status.get("group") or "-", *(str(applied.get(k) or "-")
+                                                                for k in ("fleet", "group", "vehicle")),
+                      about, "; ".join(status.get("errors") or []), status.get("ts", ""))
+    console.print(table)
+
+
+@fleet_app.command("rollout")
+def fleet_rollout(
+    file: Annotated[Optional[Path], typer.Argument(help="fleet-layer config to roll out")] = None,
+    canary: Annotated[float, typer.Option(min=0.01, max=100, help="percent of vehicles in the first stage")] = 10,
+    stage: Annotated[Optional[list[float]], typer.Option(help="further stages in percent (repeatable)")] = None,
+    halt_on_reject: Annotated[float, typer.Option(min=0, max=100, help="halt and roll back when more than this "
+                                                                       "percent of a stage rejects")] = 5,
+    wait: Annotated[float, typer.Option(min=1, help="seconds to wait for a stage's reports")] = 60,
+    resume: Annotated[bool, typer.Option(help="continue the rollout left on the broker")] = False,
+    key: KeyOption = None, fleet: FleetOption = None, broker: BrokerOption = None, config_file: ConfigOption = None,
+) -> None:
+    """Roll a fleet document out in stages (canary first), halting and rolling back on rejections."""
+    if file is None and not resume:
+        raise fail("give the config FILE to roll out, or --resume")
+    settings = read_document_config(file) if file else None
+
+    def show(report) -> None:
+        console.print(f"stage {report.percent:g}%: {report.vehicles} vehicles, {report.applied} applied, "
+                      f"{report.rejected} rejected, {report.missing} silent ({report.seconds:.1f} s)")
+
+    with fleet_operator(config_file, broker, fleet, key) as operator:
+        report = operator.rollout(settings, canary, halt_on_reject / 100, tuple(stage or ()), wait, resume, show)
+    console.print(f"version {report.version}: {report.outcome} in {report.seconds:.1f} s")
+    if report.outcome != "completed":
+        raise typer.Exit(1)
+
+
+@fleet_app.command("bench")
+def fleet_bench(
+    vehicles: Annotated[int, typer.Option(min=1, max=20000, help="simulated vehicles")] = 1000,
+    canary: Annotated[float, typer.Option(min=0.01, max=100)] = 10,
+    stage: Annotated[Optional[list[float]], typer.Option(help="further stages in percent")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Time a staged rollout to N simulated vehicles (config agents only) on a Mosquitto of its own."""
+    from assistant.fleet.simulator import run_rollout_bench
+
+    with reported_errors(), progress_bars(counting_bytes=False) as progress:
+        report = run_rollout_bench(vehicles, canary, tuple(stage or (50,)), progress)
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return
+    rollout, broker = report["rollout"], report["broker"]
+    stages = ", ".join(f"{s['percent']:g}% at {s['at_s']} s" for s in rollout["stages"])
+    console.print(f"{vehicles} vehicles connected in {report['connect_s']} s; first config to all in "
+                  f"{report['push_all_s']} s; staged rollout {rollout['outcome']} in {rollout['seconds']} s "
+                  f"({stages}); broker CPU {broker['cpu_s_during_rollout']} s during the rollout, "
+                  f"peak RSS {broker['peak_rss_mb']} MB")
+
+
+@fleet_app.command("rollback")
+def fleet_rollback(key: KeyOption = None, fleet: FleetOption = None, broker: BrokerOption = None,
+                   config_file: ConfigOption = None) -> None:
+    """Withdraw the rollout in progress, or else re-issue the previous fleet version."""
+    with fleet_operator(config_file, broker, fleet, key) as operator:
+        console.print(operator.rollback())
+
+
+@config_app.command("show")
+def config_show(
+    effective: Annotated[bool, typer.Option(help="with the fleet, group and vehicle documents on the broker")]
+    = False,
+    vehicle: VehicleOption = None, as_json: JsonOption = False, broker: BrokerOption = None,
+    config_file: ConfigOption = None,
+) -> None:
+    """Every setting, its value, and the layer it comes from (default, local, fleet, group, vehicle)."""
+    from assistant.fleet.agent import ConfigAgent
+    from assistant.fleet.layers import effective as merge_layers
+    from assistant.fleet.layers import flat
+
+    config = with_vehicle(load_config(config_file, broker), vehicle)
+    if effective:
+        if not config.fleet.id:
+            raise fail("fleet.id is not set in the config: there are no fleet layers to show")
+        with reported_errors(), BusClient(config.bus) as client:
+            agent = ConfigAgent(client, config.vehicle.id, config, report=False).start()
+            time.sleep(1.0)  # retained documents arrive
+            agent.stop()
+        for rejection in agent.rejections:
+            err_console.print(f"[yellow]ignored[/] {rejection}", highlight=False)
+        config, sources, versions = agent.config, agent.sources, agent.versions()
+    else:
+        config, sources = merge_layers({"local": config.model_dump(mode="json", exclude_defaults=True)})
+        versions = {}
+    values = flat(config.model_dump(mode="json"))
+    if as_json:
+        print(json.dumps({"versions": versions, "settings": {p: {"value": values[p], "source": sources.get(p)}
+                                                             for p in values}}, indent=2, default=str))
+        return
+    table = Table(title=f"configuration of {config.vehicle.id}" + (f" (versions {versions})" if versions else ""))
+    for column in ("setting", "value", "from"):
+        table.add_column(column)
+    for path, value in values.items():
+        table.add_row(path, "***" if "password" in path and value else json.dumps(value, default=str),
+                      sources.get(path, "default"))
+    console.print(table)
 
 
 @contextmanager

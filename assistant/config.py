@@ -70,6 +70,17 @@ class SpeechSettings(BaseModel):
     voice: str | None = Field(None, description="Piper voice; default: the hardware profile's")
 
 
+class FleetSettings(BaseModel):
+    """Fleet management: which fleet and group this vehicle belongs to, and whose signatures it trusts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="fleet id; none: not managed")
+    group: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="vehicle group in the fleet")
+    trusted_keys: dict[str, str] = Field(default_factory=dict, description="key id -> base64 ed25519 public "
+                                                                           "key; documents must be signed by one")
+
+
 class HardwareSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -88,6 +99,7 @@ class CarvoiceConfig(BaseModel):
     speech: SpeechSettings = Field(default_factory=SpeechSettings)
     live: LiveSettings = Field(default_factory=LiveSettings)
     hardware: HardwareSettings = Field(default_factory=HardwareSettings)
+    fleet: FleetSettings = Field(default_factory=FleetSettings)
 
     @classmethod
     def load(cls, path: Path | None = None) -> CarvoiceConfig:

@@ -143,6 +143,11 @@ class LiveAssistant:
     def stop(self) -> None:
         self.stopped.set()
 
+    def reconfigure(self, settings: LiveSettings) -> None:
+        """New listening settings, from the next utterance on (a fleet config change, hot)."""
+        self.settings = settings
+        self.endpointer.reconfigure(settings.endpointing())
+
     @property
     def speaking(self) -> bool:
         return self.reply is not None and not self.reply.finished.is_set() and not self.reply.cancelled.is_set()

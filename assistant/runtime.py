@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -47,19 +48,29 @@ class LazyLlm:
     def __init__(self, registry: Registry, settings: LlmSettings, profile: HardwareProfile):
         self.registry, self.settings, self.profile = registry, settings, profile
         self._model: LlmIntentModel | None = None
+        self._lock = threading.Lock()  # one llama.cpp context: one sentence at a time
 
     @property
     def model(self) -> LlmIntentModel:
-        if self._model is None:
-            self._model = load_llm(self.registry, self.settings, self.profile)
-        return self._model
+        with self._lock:
+            if self._model is None:
+                self._model = load_llm(self.registry, self.settings, self.profile)
+            return self._model
 
     def load(self) -> None:
         """Load now rather than on the first sentence that needs it (benchmarks: loading is not a turn)."""
         _ = self.model
 
+    def spec(self) -> None:
+        """Check the model is known and installed (sha256 verified), without loading it."""
+        spec = self.registry.spec(self.settings.model or self.profile.models.llm)
+        if not self.settings.path:
+            self.registry.verify(spec.id)
+
     def parse(self, text: str, previous: Call | None) -> list[Call]:
-        return self.model.parse(text, previous)
+        model = self.model
+        with self._lock:
+            return model.parse(text, previous)
 
 
 def load_llm(registry: Registry, settings: LlmSettings, profile: HardwareProfile) -> LlmIntentModel:
@@ -102,12 +113,17 @@ def scratch_vehicle(vehicle_id: str = "car1") -> Iterator[BusVehicle]:
         yield BusVehicle(client, vehicle_id).start()
 
 
-def build_voice(config: CarvoiceConfig, dialogue: Dialogue, vehicle: BusVehicle) -> VoicePipeline:
-    """Recogniser and voice from the registry (verified by sha256), around a dialogue; events go on the bus."""
+def build_speech(config: CarvoiceConfig) -> tuple[Recognizer, Synthesizer]:
+    """Recogniser and voice from the registry (verified by sha256), run as the hardware profile says."""
     registry, profile = Registry(config.models.store_dir), hardware_profile(config.hardware.profile)
     recognizer = Recognizer(registry.verify(config.speech.asr_model or profile.models.asr), profile.asr)
     voice = registry.spec(config.speech.voice or profile.models.voice)
-    synthesizer = Synthesizer(registry.verify(voice.id) / voice.files[0].name, profile.onnx)
+    return recognizer, Synthesizer(registry.verify(voice.id) / voice.files[0].name, profile.onnx)
+
+
+def build_voice(config: CarvoiceConfig, dialogue: Dialogue, vehicle: BusVehicle) -> VoicePipeline:
+    """The speech engines around a dialogue; events go on the vehicle's bus."""
+    recognizer, synthesizer = build_speech(config)
     return VoicePipeline(recognizer, dialogue, synthesizer, BusEventSink(vehicle.client, vehicle.vehicle_id))
 
 
@@ -125,3 +141,16 @@ def build_live(config: CarvoiceConfig, voice: VoicePipeline, vehicle: BusVehicle
     live = LiveAssistant(voice, audio_in, audio_out, config.live, session_id, vad, on_turn)
     watch_push_to_talk_button(vehicle.client, vehicle.vehicle_id, live.press)
     return live
+
+
+def fleet_agent(config: CarvoiceConfig, vehicle: BusVehicle, voice: VoicePipeline,
+                live: LiveAssistant | None = None):
+    """When the vehicle belongs to a fleet: its config agent, hot-reloading the running assistant."""
+    if not config.fleet.id:
+        return None
+    from assistant.config import default_state_dir
+    from assistant.fleet.agent import ConfigAgent
+    from assistant.fleet.reload import HotReload
+
+    state_file = default_state_dir().parent / "fleet" / f"{vehicle.vehicle_id}.json"
+    return ConfigAgent(vehicle.client, vehicle.vehicle_id, config, HotReload(voice.dialogue, live), state_file).start()

@@ -82,14 +82,22 @@ class Endpointer:
     """Feeds frames to the VAD and reports the start, pauses and end of each utterance."""
 
     def __init__(self, vad: SileroVad, settings: EndpointSettings):
-        self.vad, self.settings = vad, settings
-        frames = lambda ms: max(1, round(ms * ASR_RATE / 1000 / FRAME))  # noqa: E731
-        self.pause_frames, self.end_frames = frames(settings.pause_ms), frames(settings.end_ms)
-        self.min_speech_frames = frames(settings.min_speech_ms)
-        self.max_frames = frames(settings.max_utterance_s * 1000)
-        self.preroll: deque[np.ndarray] = deque(maxlen=frames(settings.preroll_ms))
+        self.vad = vad
+        self.reconfigure(settings)
+        self.preroll: deque[np.ndarray] = deque(maxlen=self._frames(settings.preroll_ms))
         self.position = 0
         self._close()
+
+    @staticmethod
+    def _frames(ms: float) -> int:
+        return max(1, round(ms * ASR_RATE / 1000 / FRAME))
+
+    def reconfigure(self, settings: EndpointSettings) -> None:
+        """New thresholds and silences; an utterance in progress finishes under them."""
+        self.settings = settings
+        self.pause_frames, self.end_frames = self._frames(settings.pause_ms), self._frames(settings.end_ms)
+        self.min_speech_frames = self._frames(settings.min_speech_ms)
+        self.max_frames = self._frames(settings.max_utterance_s * 1000)
 
     def _close(self) -> None:
         self.frames: list[np.ndarray] = []

@@ -1,8 +1,10 @@
-"""Small helpers for talking to the bus the raw way, as a foreign client would."""
+"""Small helpers: talking to the bus the raw way, as a foreign client would; a throw-away TLS PKI."""
 
 from __future__ import annotations
 
 import queue
+import subprocess
+from pathlib import Path
 
 from vehicle_bus.client import BusClient, BusMessage
 from vehicle_bus.protocol import Ack, ack_topic, set_topic
@@ -19,3 +21,24 @@ def raw_request(client: BusClient, vehicle_id: str, path: str, payload: bytes, a
     finally:
         unsubscribe()
     return acks
+
+
+def openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def make_pki(pki: Path) -> None:
+    """A throw-away CA (ca.crt) and a server certificate for localhost/127.0.0.1 (server.crt, server.key)."""
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=carvoice test CA",
+            "-keyout", "ca.key", "-out", "ca.crt", cwd=pki)
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "server.key",
+            "-out", "server.csr", cwd=pki)
+    (pki / "san.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+            "-days", "2", "-extfile", "san.ext", "-out", "server.crt", cwd=pki)
+
+
+def readable_by_the_broker(pki: Path) -> None:
+    for file in pki.iterdir():
+        file.chmod(0o644)
+    pki.chmod(0o755)

@@ -3,34 +3,22 @@
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 
 import pytest
 
+from tests.helpers import make_pki, openssl, readable_by_the_broker
 from vehicle_bus.brokers import MosquittoBroker
 from vehicle_bus.client import BusClient, BusConnectionError
 from vehicle_bus.settings import BusSettings, TlsSettings
-
-
-def openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
 
 
 @pytest.fixture(scope="module")
 def secure_mosquitto(tmp_path_factory):
     """Mosquitto with a TLS listener (certificate from a throw-away CA) and a password file."""
     pki = tmp_path_factory.mktemp("pki")
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=carvoice test CA",
-            "-keyout", "ca.key", "-out", "ca.crt", cwd=pki)
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "server.key",
-            "-out", "server.csr", cwd=pki)
-    (pki / "san.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-            "-days", "2", "-extfile", "san.ext", "-out", "server.crt", cwd=pki)
+    make_pki(pki)
     subprocess.run(["mosquitto_passwd", "-b", "-c", str(pki / "passwd"), "car1", "s3cret"], check=True)
-    for file in pki.iterdir():
-        file.chmod(0o644)
-    pki.chmod(0o755)
+    readable_by_the_broker(pki)
     options = (f"allow_anonymous false\npassword_file {pki / 'passwd'}\ncafile {pki / 'ca.crt'}\n"
                f"certfile {pki / 'server.crt'}\nkeyfile {pki / 'server.key'}")
     with MosquittoBroker(listener_options=options) as broker:

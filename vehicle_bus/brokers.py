@@ -132,6 +132,12 @@ class MosquittoBroker:
         self._workdir = Path(tempfile.mkdtemp(prefix="carvoice-mosquitto-"))
         self._process: subprocess.Popen | None = None
 
+    @property
+    def pid(self) -> int:
+        if self._process is None:
+            raise BrokerStartError("Mosquitto is not running")
+        return self._process.pid
+
     @staticmethod
     def executable() -> str:
         found = shutil.which("mosquitto") or next(

@@ -8,6 +8,7 @@ ack (the vehicle applies a request id once, so a re-send cannot apply twice).
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 import uuid
@@ -18,8 +19,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from vehicle_bus.protocol import (Ack, ProtocolError, SetRequest, SignalValue, VehicleStatus, ack_topic, path_of,
-                                  set_topic, status_topic, value_topic)
+from vehicle_bus.protocol import (Ack, ControlRequest, ProtocolError, SetRequest, SignalValue, VehicleStatus, ack_topic,
+                                  control_topic, path_of, set_topic, status_topic, value_topic)
 from vehicle_bus.settings import BusSettings
 
 log = logging.getLogger(__name__)
@@ -257,6 +258,27 @@ class BusClient:
         ack = request.ack
         if ack.status == "rejected":
             raise SetRejected(vehicle_id, path, value, ack.reason or "no reason given")
+        return ack
+
+    def exchange(self, topic: str, payload: bytes | str, answer_topic: str, timeout_s: float | None = None) -> bytes:
+        """Publish ``payload`` and return the first message that then arrives on ``answer_topic``."""
+        answers: queue.Queue[bytes] = queue.Queue()
+        unsubscribe = self.subscribe(answer_topic, lambda message: answers.put(message.payload))
+        try:
+            self.publish(topic, payload)
+            return answers.get(timeout=timeout_s or self.settings.ack_timeout_s)
+        except queue.Empty:
+            raise BusError(f"no answer on {answer_topic} within {timeout_s or self.settings.ack_timeout_s:g} s "
+                           f"to the message on {topic}") from None
+        finally:
+            unsubscribe()
+
+    def control(self, vehicle_id: str, request: ControlRequest) -> Ack:
+        """Send a simulator control request (set any signal, faults, advance time) and wait for its ack."""
+        topic = control_topic(vehicle_id)
+        ack = Ack.decode(self.exchange(topic, request.encode(), f"{topic}/ack"))
+        if ack.status == "rejected":
+            raise SetRejected(vehicle_id, "sim/control", request.set, ack.reason or "no reason given")
         return ack
 
     def _ensure_ack_subscription(self, vehicle_id: str) -> None:

@@ -122,11 +122,22 @@ class VehicleStatus(_Message):
     ts: str
 
 
+class Faults(_Message):
+    """Faults a simulated vehicle plays until told otherwise (for testing what the assistant does)."""
+
+    silent: bool = False
+    """The ECUs stop answering set requests: no ack, nothing applied."""
+    reject: dict[str, str] = {}
+    """VSS path -> reason: writes to these signals are rejected with that reason."""
+
+
 class ControlRequest(_Message):
-    """Simulator control: set any signal (sensors too, e.g. speed for a test), then advance time by ``advance_s``."""
+    """Simulator control: set any signal (sensors too, e.g. speed for a test), replace the active faults
+    (``faults``; ``{}`` clears them), then advance time by ``advance_s``."""
 
     advance_s: float = 0.0
     set: dict[str, Any] = {}
+    faults: Faults | None = None
     request_id: str | None = None
 
 

@@ -20,7 +20,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 
 from vehicle_bus.client import BusClient, BusError, BusMessage
-from vehicle_bus.protocol import (Ack, ControlRequest, ProtocolError, SetRequest, SignalValue, VehicleStatus,
+from vehicle_bus.protocol import (Ack, ControlRequest, Faults, ProtocolError, SetRequest, SignalValue, VehicleStatus,
                                   ack_topic, check_vehicle_id, control_topic, now_iso, path_of, request_id_of,
                                   set_topic, status_topic, value_topic)
 from vehicle_bus.settings import BusSettings
@@ -55,6 +55,7 @@ class SimulatedVehicle:
         self.state: State = self.store.load() if self.store else default_state()
         self.time_scale, self.tick_s = time_scale, tick_s
         self._lock = threading.RLock()
+        self.faults = Faults()
         self._answered: OrderedDict[str, Ack] = OrderedDict()
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
@@ -139,9 +140,14 @@ class SimulatedVehicle:
             self._answer(message, path, Ack(request_id=request_id_of(message.payload), status="rejected",
                                             reason=str(exc)))
             return
+        if self.faults.silent:
+            log.info("%s: silent (fault): %s = %r not answered", self.vehicle_id, path, request.value)
+            return
         with self._lock:
             previous = self._answered.get(request.request_id)
-            if previous is None:
+            if previous is None and path in self.faults.reject:
+                ack = Ack(request_id=request.request_id, status="rejected", reason=self.faults.reject[path])
+            elif previous is None:
                 try:
                     applied = self.apply(path, request.value)
                     ack = Ack(request_id=request.request_id, status="applied", value=applied)
@@ -193,6 +199,7 @@ class SimulatedVehicle:
         else:
             with self._lock:
                 self._commit(overrides)
+                self.faults = request.faults or self.faults
             self.advance(request.advance_s)
             ack = Ack(request_id=request.request_id, status="applied", value=request.advance_s)
         self.client.publish(reply_topic, ack.encode())

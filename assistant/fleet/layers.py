@@ -1,0 +1,74 @@
+"""The effective configuration: defaults < local file < fleet < group < vehicle, and where each value came from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from assistant.config import CarvoiceConfig
+from vehicle_bus.protocol import validation_problems
+
+ORDER = ("local", "fleet", "group", "vehicle")
+
+
+class LayerError(ValueError):
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def merge(base: dict[str, Any], overlay: dict[str, Any], layer: str, sources: dict[str, str],
+          prefix: str = "") -> dict[str, Any]:
+    """``overlay`` on ``base``: mappings merge key by key, anything else replaces; ``sources`` records which
+    layer set each leaf (dotted path)."""
+    merged = dict(base)
+    for key, value in overlay.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value and isinstance(merged.get(key), dict):
+            merged[key] = merge(merged[key], value, layer, sources, f"{path}.")
+        else:
+            merged[key] = value
+            for stale in [p for p in sources if p == path or p.startswith(f"{path}.")]:
+                del sources[stale]
+            for leaf in leaves(value, path) if isinstance(value, dict) and value else [path]:
+                sources[leaf] = layer
+    return merged
+
+
+def leaves(data: dict[str, Any], prefix: str = "") -> list[str]:
+    found = []
+    for key, value in data.items():
+        path = f"{prefix}.{key}" if prefix else key
+        found += leaves(value, path) if isinstance(value, dict) and value else [path]
+    return found
+
+
+def effective(layers: dict[str, dict[str, Any]]) -> tuple[CarvoiceConfig, dict[str, str]]:
+    """The validated config from the given layers (any of ``ORDER``) and the source of every leaf
+    ("default" for what no layer sets). Raises ``LayerError`` with readable problems."""
+    data: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for layer in ORDER:
+        if layers.get(layer):
+            data = merge(data, layers[layer], layer, sources)
+    try:
+        config = CarvoiceConfig.model_validate(data)
+    except ValidationError as exc:
+        raise LayerError(validation_problems(exc)) from None
+    every = leaves(config.model_dump(mode="json"))
+    return config, {path: sources.get(path, "default") for path in every}
+
+
+def changed_settings(before: CarvoiceConfig, after: CarvoiceConfig) -> list[str]:
+    """Dotted paths whose value differs."""
+    old, new = flat(before.model_dump(mode="json")), flat(after.model_dump(mode="json"))
+    return sorted(path for path in old.keys() | new.keys() if old.get(path) != new.get(path))
+
+
+def flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    result = {}
+    for key, value in data.items():
+        path = f"{prefix}.{key}" if prefix else key
+        result |= flat(value, path) if isinstance(value, dict) and value else {path: value}
+    return result
