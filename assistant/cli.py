@@ -789,7 +789,7 @@ def config_show(
     """Every setting, its value, and the layer it comes from (default, local, fleet, group, vehicle)."""
     from assistant.fleet.agent import ConfigAgent
     from assistant.fleet.layers import effective as merge_layers
-    from assistant.fleet.layers import flat
+    from assistant.fleet.layers import descriptions, flat
 
     config = with_vehicle(load_config(config_file, broker), vehicle)
     if effective:
@@ -803,19 +803,20 @@ def config_show(
             err_console.print(f"[yellow]ignored[/] {rejection}", highlight=False)
         config, sources, versions = agent.config, agent.sources, agent.versions()
     else:
-        config, sources = merge_layers({"local": config.model_dump(mode="json", exclude_defaults=True)})
+        config, sources = merge_layers({"local": config.model_dump(exclude_defaults=True)})
         versions = {}
     values = flat(config.model_dump(mode="json"))
     if as_json:
         print(json.dumps({"versions": versions, "settings": {p: {"value": values[p], "source": sources.get(p)}
                                                              for p in values}}, indent=2, default=str))
         return
+    documented = descriptions()
     table = Table(title=f"configuration of {config.vehicle.id}" + (f" (versions {versions})" if versions else ""))
-    for column in ("setting", "value", "from"):
+    for column in ("setting", "value", "from", "meaning"):
         table.add_column(column)
     for path, value in values.items():
         table.add_row(path, "***" if "password" in path and value else json.dumps(value, default=str),
-                      sources.get(path, "default"))
+                      sources.get(path, "default"), documented.get(path, ""))
     console.print(table)
 
 

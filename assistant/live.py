@@ -72,7 +72,7 @@ class LiveSettings(BaseModel):
     vad_threshold: float = Field(0.5, gt=0.15, lt=1, description="Silero VAD speech probability")
     pause_ms: int = Field(128, ge=32, le=2000, description="silence after which recognition starts early")
     end_ms: int = Field(400, ge=96, le=5000, description="silence that ends an utterance")
-    max_utterance_s: float = Field(15.0, ge=1, le=60)
+    max_utterance_s: float = Field(15.0, ge=1, le=60, description="longer speech is cut off here")
 
     def endpointing(self) -> EndpointSettings:
         return EndpointSettings(threshold=self.vad_threshold, pause_ms=self.pause_ms, end_ms=max(self.end_ms,

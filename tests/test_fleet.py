@@ -120,6 +120,9 @@ def test_layers_merge_in_order_and_say_where_each_value_came_from():
     assert sources["dialogue.idle_timeout_s"] == "fleet" and sources["live.mode"] == "vehicle"
     assert sources["live.wake_phrase"] == "group" and sources["vehicle.id"] == "local"
     assert sources["live.end_ms"] == "default"
+    local = CarvoiceConfig.model_validate({"bus": {"url": "mqtt://broker:1883", "password": "s3cret"}})
+    kept, _ = effective({"local": local.model_dump(exclude_defaults=True), "fleet": {"live": {"end_ms": 500}}})
+    assert kept.bus.password.get_secret_value() == "s3cret"  # secrets survive the merge
 
 
 def test_layered_documents_apply_and_status_is_reported(operator, make_agent):

@@ -105,7 +105,7 @@ class ConfigAgent:
 
     def _layers(self, documents: dict[str, ConfigDocument]) -> dict[str, dict[str, Any]]:
         fleet = self._fleet_layer(documents)
-        return {"local": self.local.model_dump(mode="json", exclude_defaults=True),
+        return {"local": self.local.model_dump(exclude_defaults=True),  # python mode: secrets stay real
                 "fleet": fleet.config if fleet else {},
                 "group": documents["group"].config if "group" in documents else {},
                 "vehicle": documents["vehicle"].config if "vehicle" in documents else {}}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from assistant.config import CarvoiceConfig
 from vehicle_bus.protocol import validation_problems
@@ -72,3 +72,17 @@ def flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         path = f"{prefix}.{key}" if prefix else key
         result |= flat(value, path) if isinstance(value, dict) and value else {path: value}
     return result
+
+
+def descriptions(model: type[BaseModel] = CarvoiceConfig, prefix: str = "") -> dict[str, str]:
+    """Each setting's description (dotted path -> text), from the config model's field documentation."""
+    found = {}
+    for name, field in model.model_fields.items():
+        path = f"{prefix}{name}"
+        nested = field.annotation if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel) \
+            else None
+        if nested:
+            found |= descriptions(nested, f"{path}.")
+        else:
+            found[path] = field.description or ""
+    return found
