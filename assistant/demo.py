@@ -41,7 +41,7 @@ def driver_speech(text: str, synthesizer: Synthesizer, voice: str = "espeak") ->
             path = Path(work) / "driver.wav"
             subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(path), text], check=True)
             return read_audio(path), "espeak-ng"
-    audio = np.concatenate(list(synthesizer.speak(text)))
+    audio = np.concatenate(list(synthesizer.speak(text, steady=True)))
     return Converter(synthesizer.sample_rate, 1, ASR_RATE, 1)(audio).astype(np.float32) / 32768.0, "piper"
 
 

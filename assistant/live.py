@@ -44,6 +44,8 @@ from vehicle_bus.protocol import ProtocolError, SignalValue, value_topic
 log = logging.getLogger(__name__)
 
 WAKE_ACK = "Yes?"
+BLURRED_GREETINGS = {"a", "hey", "hay", "hi", "he", "eh", "ay", "ok", "okay"}
+"""How recognisers hear a quick "hey" at the start of an utterance."""
 PUSH_TO_TALK = "Vehicle.Private.Carvoice.PushToTalk.IsPressed"
 
 
@@ -289,10 +291,16 @@ def watch_terminal_key(lines: TextIO, press: Callable[[], None]) -> threading.Th
 
 def strip_wake_phrase(text: str, wake_phrase: str) -> str | None:
     """The command after the wake phrase ("" when only the phrase was said), or None when the text does
-    not start with it. Matching is forgiving, as recognisers spell names freely ("Hey, Kar!")."""
+    not start with it. Matching is forgiving, as recognisers spell names freely ("Hey, Kar!") and often
+    blur a leading greeting ("A car, ..."): each heard word must be close to the phrase's word, or a
+    blurred greeting be followed by the rest of the phrase exactly ("my car is cold" is no wake-up)."""
     words = list(re.finditer(r"[a-z0-9']+", text.lower()))
     wake = re.findall(r"[a-z0-9']+", wake_phrase.lower())
-    heard = " ".join(word.group() for word in words[:len(wake)])
-    if len(words) < len(wake) or difflib.SequenceMatcher(None, heard, " ".join(wake)).ratio() < 0.75:
+    if len(words) < len(wake):
+        return None
+    heard = [word.group() for word in words[:len(wake)]]
+    close = all(difflib.SequenceMatcher(None, h, w).ratio() >= 0.6 for h, w in zip(heard, wake, strict=True))
+    blurred = len(wake) > 1 and heard[0] in BLURRED_GREETINGS and heard[1:] == wake[1:]
+    if not (close or blurred):
         return None
     return text[words[len(wake) - 1].end():].strip(" ,.!?;:")

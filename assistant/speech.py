@@ -67,8 +67,13 @@ class Synthesizer:
         self.voice = PiperVoice(session=onnx_session(voice_file, onnx or OnnxOptions()), config=config)
         self.sample_rate = self.voice.config.sample_rate
 
-    def speak(self, text: str) -> Iterator[np.ndarray]:
-        """int16 audio, one chunk per sentence."""
-        for chunk in self.voice.synthesize(text):
+    def speak(self, text: str, steady: bool = False) -> Iterator[np.ndarray]:
+        """int16 audio, one chunk per sentence. Piper varies each rendering a little (sampled noise);
+        ``steady`` turns that off so the same text always gives the same audio (a stand-in driver's voice
+        in tests, scenarios and benchmarks)."""
+        from piper import SynthesisConfig
+
+        config = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0) if steady else None
+        for chunk in self.voice.synthesize(text, syn_config=config):
             yield chunk.audio_int16_array
 

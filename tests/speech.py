@@ -17,7 +17,7 @@ def espeak(text: str, path: Path, rate: int = 150) -> Path:
 
 
 def piper(synthesizer: Synthesizer, text: str, path: Path) -> Path:
-    write_wav(path, synthesizer.speak(text), synthesizer.sample_rate)
+    write_wav(path, synthesizer.speak(text, steady=True), synthesizer.sample_rate)
     return path
 
 

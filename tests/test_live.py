@@ -141,6 +141,7 @@ def test_wake_phrase_alone_is_answered_and_opens_a_follow_up(recognizer, synthes
 
 @pytest.mark.parametrize("heard, command", [("Hey car, set the temperature to 20.5.", "set the temperature to 20.5"),
                                             ("Hey, Kar!", ""), ("hay car play jazz", "play jazz"),
+                                            ("A car, play some jazz.", "play some jazz"), ("my car is cold", None),
                                             ("play some jazz", None), ("hey", None)])
 def test_wake_phrase_matching_is_forgiving_about_spelling(heard, command):
     assert strip_wake_phrase(heard, "hey car") == command
