@@ -12,8 +12,8 @@ import numpy as np
 
 from assistant.audio import ASR_RATE
 from assistant.config import CarvoiceConfig
-from assistant.demo import driver_speech
 from assistant.devices import NullOutput, RecordedInput
+from assistant.driver_voice import driver_speech
 from assistant.events import PipelineEvent
 from assistant.live import LiveAssistant, LiveSettings
 from assistant.pipeline import VoicePipeline, VoiceTurn
@@ -120,16 +120,16 @@ def live_latency(voice: VoicePipeline, settings: LiveSettings, commands: tuple[s
     latencies = [(at - (source.started_at + end / ASR_RATE)) * 1000 for at, end in zip(first_audio, ends, strict=True)]
     by_path = {path: [ms for ms, p in zip(latencies, paths, strict=True) if p == path] for path in sorted(set(paths))}
     return {"commands": len(ends), "endpoint_ms": settings.end_ms,
-            "all": stats(latencies),
-            "by_path": {path: stats(values) for path, values in by_path.items()},
+            "all": percentiles(latencies),
+            "by_path": {path: percentiles(values) for path, values in by_path.items()},
             "turns": [{"text": text, "heard": turn.transcript.text, "path": path, "ms": round(ms, 1),
                        "after_vad_end_ms": {k: round(v, 1) for k, v in turn.timings_ms.items()}}
                       for text, turn, path, ms in zip(commands, turns, paths, latencies, strict=True)]}
 
 
-def stats(values: list[float]) -> dict[str, Any]:
-    return {"turns": len(values), "p50_ms": percentile(values, 50), "p95_ms": percentile(values, 95)}
-
-
-def percentile(values: list[float], q: float) -> float:
-    return round(float(np.percentile(values, q)), 1) if values else float("nan")
+def percentiles(values: list[float]) -> dict[str, float]:
+    """Count, median and 95th percentile of a set of measurements (the summary every benchmark reports)."""
+    if not values:
+        return {"n": 0, "p50": float("nan"), "p95": float("nan")}
+    p50, p95 = np.percentile(values, [50, 95])
+    return {"n": len(values), "p50": round(float(p50), 3), "p95": round(float(p95), 3)}

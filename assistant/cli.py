@@ -484,10 +484,9 @@ def perf_table(report: dict[str, Any]) -> Table:
         llm["ttft_cold_ms"], " ms")
     row("TTS real-time factor", tts["rtf"], digits=3)
     row("TTS first audio (first sentence)", tts["first_audio_ms"], tts["whole_reply_ms"], " ms")
-    tuned = {"p50": e2e["tuned"]["p50_ms"], "p95": e2e["tuned"]["p95_ms"]}
-    row(f"end of speech -> first audio ({e2e['commands']} commands)", tuned, {"p50": e2e["naive"]["p50_ms"]}, " ms")
+    row(f"end of speech -> first audio ({e2e['commands']} commands)", e2e["tuned"], e2e["naive"], " ms")
     for path, stats in e2e["tuned_by_path"].items():
-        row(f"  {path} path", {"p50": stats["p50_ms"], "p95": stats["p95_ms"]}, unit=" ms")
+        row(f"  {path} path", stats, unit=" ms")
     table.caption = (f"memory bandwidth {limit['memory_bandwidth_gb_s']} GB/s -> decode bound "
                      f"{limit['decode_bound_tokens_per_s']} tokens/s; measured decode is "
                      f"{limit['decode_fraction_of_bound']:.0%} of it. Peak RSS {report['peak_rss_mb']:.0f} MB.")
@@ -548,7 +547,7 @@ def bench_voice(
     for column in ("path", "turns", "p50 ms", "p95 ms", "target"):
         table.add_column(column)
     for path, stats in report["by_path"].items():
-        table.add_row(path, str(stats["turns"]), f"{stats['p50_ms']:.0f}", f"{stats['p95_ms']:.0f}",
+        table.add_row(path, str(stats["n"]), f"{stats['p50']:.0f}", f"{stats['p95']:.0f}",
                       {"fast": "< 700", "llm": "< 2000"}.get(path, "-"))
     console.print(table)
 

@@ -8,19 +8,14 @@ reply audio to ``<out>/turn-N.wav``.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
-import numpy as np
 from rich.console import Console
 
-from assistant.audio import ASR_RATE, read_audio, write_wav
+from assistant.audio import write_wav
 from assistant.config import CarvoiceConfig
-from assistant.devices import Converter
+from assistant.driver_voice import driver_speech
 from assistant.runtime import build_dialogue, build_voice, scratch_vehicle
-from assistant.speech import Synthesizer
 
 SCRIPT = (
     "set the temperature to twenty two degrees",
@@ -31,18 +26,6 @@ SCRIPT = (
     "set the temperature to thirty five degrees",
     "turn off the brakes",
 )
-
-
-def driver_speech(text: str, synthesizer: Synthesizer, voice: str = "espeak") -> tuple[np.ndarray, str]:
-    """The driver's line as 16 kHz audio, and the voice that said it: espeak-ng (a second voice, unlike the
-    assistant's) where installed, else, or when ``voice`` is "piper", the assistant's Piper voice."""
-    if voice == "espeak" and shutil.which("espeak-ng"):
-        with tempfile.TemporaryDirectory() as work:
-            path = Path(work) / "driver.wav"
-            subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(path), text], check=True)
-            return read_audio(path), "espeak-ng"
-    audio = np.concatenate(list(synthesizer.speak(text, steady=True)))
-    return Converter(synthesizer.sample_rate, 1, ASR_RATE, 1)(audio).astype(np.float32) / 32768.0, "piper"
 
 
 def run_demo(config: CarvoiceConfig, console: Console, out_dir: Path) -> None:

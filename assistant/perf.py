@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import platform
 import resource
-import statistics
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,9 +21,9 @@ from typing import Any
 import numpy as np
 
 from assistant.audio import ASR_RATE
-from assistant.bench import FAST_COMMANDS, LLM_COMMANDS, Progress, live_latency, percentile, speech_end
+from assistant.bench import FAST_COMMANDS, LLM_COMMANDS, Progress, live_latency, percentiles, speech_end
 from assistant.config import CarvoiceConfig
-from assistant.demo import driver_speech
+from assistant.driver_voice import driver_speech
 from assistant.pipeline import VoicePipeline
 from assistant.runtime import LazyLlm, build_dialogue, build_voice, hardware_profile, scratch_vehicle
 from hardware.probe import probe
@@ -46,10 +45,6 @@ def timed(work: Callable[[], Any]) -> tuple[float, Any]:
     return (time.perf_counter() - start) * 1000, result
 
 
-def summary(values: list[float]) -> dict[str, float]:
-    return {"p50": round(statistics.median(values), 2), "p95": percentile(values, 95), "n": len(values)}
-
-
 def bench_asr(voice: VoicePipeline, clips: list[np.ndarray], runs: int) -> dict[str, Any]:
     """Real-time factor (processing time / audio time), tuned vs faster-whisper's defaults."""
     model = voice.recognizer.model
@@ -59,7 +54,7 @@ def bench_asr(voice: VoicePipeline, clips: list[np.ndarray], runs: int) -> dict[
             seconds = len(clip) / ASR_RATE
             tuned.append(timed(lambda clip=clip: voice.recognizer.transcribe(clip))[0] / 1000 / seconds)
             naive.append(timed(lambda clip=clip: list(model.transcribe(clip)[0]))[0] / 1000 / seconds)
-    return {"tuned_rtf": summary(tuned), "naive_rtf": summary(naive)}
+    return {"tuned_rtf": percentiles(tuned), "naive_rtf": percentiles(naive)}
 
 
 def bench_llm(llm: LlmIntentModel, runs: int, decode_tokens: int = 48) -> dict[str, Any]:
@@ -82,9 +77,9 @@ def bench_llm(llm: LlmIntentModel, runs: int, decode_tokens: int = 48) -> dict[s
         engine.reset()
         cold.append(timed(lambda: (engine.eval(prefix + turn), engine.sample(temp=0)))[0])
     llm.warm_up()  # leave the prefix cached for the turns that follow
-    return {"prompt_tokens": len(prefix), "turn_tokens": len(turn), "prompt_tokens_per_s": summary(prompt_tps),
-            "decode_tokens_per_s": summary(decode_tps), "ttft_cold_ms": summary(cold),
-            "ttft_cached_ms": summary(cached)}
+    return {"prompt_tokens": len(prefix), "turn_tokens": len(turn), "prompt_tokens_per_s": percentiles(prompt_tps),
+            "decode_tokens_per_s": percentiles(decode_tps), "ttft_cold_ms": percentiles(cold),
+            "ttft_cached_ms": percentiles(cached)}
 
 
 def bench_tts(voice: VoicePipeline, runs: int) -> dict[str, Any]:
@@ -102,7 +97,7 @@ def bench_tts(voice: VoicePipeline, runs: int) -> dict[str, Any]:
             elapsed = time.perf_counter() - start
             whole.append(elapsed * 1000)
             rtf.append(elapsed / (sum(len(c) for c in chunks) / synthesizer.sample_rate))
-    return {"rtf": summary(rtf), "first_audio_ms": summary(first), "whole_reply_ms": summary(whole)}
+    return {"rtf": percentiles(rtf), "first_audio_ms": percentiles(first), "whole_reply_ms": percentiles(whole)}
 
 
 def naive_turn(voice: VoicePipeline, llm: LlmIntentModel, said: np.ndarray) -> float:
@@ -161,8 +156,8 @@ def run_perf_bench(config: CarvoiceConfig, llm_id: str | None, runs: int, progre
         llm.warm_up()
     report["end_to_end"] = {
         "commands": len(commands), "tuned": tuned["all"], "tuned_by_path": tuned["by_path"],
-        "naive": {"p50_ms": percentile(naive, 50), "p95_ms": percentile(naive, 95), "turns": len(naive)},
-        "speedup_p50": round(percentile(naive, 50) / tuned["all"]["p50_ms"], 2),
+        "naive": percentiles(naive),
+        "speedup_p50": round(percentiles(naive)["p50"] / tuned["all"]["p50"], 2),
         "naive_silence_timeout_ms": NAIVE_SILENCE_TIMEOUT_S * 1000, "tuned_endpoint_ms": config.live.end_ms}
     report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # before the
     # bandwidth test's buffer

@@ -8,8 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import jinja2
-import numpy as np
-
+from assistant.bench import percentiles
 from assistant.scenario_runner import ScenarioResult
 
 TEMPLATE = jinja2.Template("""<!doctype html>
@@ -29,8 +28,8 @@ summary { cursor: pointer; } .failure { color: #b00020; white-space: pre-wrap; f
 {{ failed }} failed</span> of {{ results|length }}</h1>
 <p class="dim">{{ when }} on {{ machine }}; {{ duration }} s in all.</p>
 <table id="latency"><tr><th>stage timing (recorded, not asserted)</th><th>turns</th><th>p50 ms</th><th>p95 ms</th></tr>
-{% for name, stats in latency.items() %}<tr><td>{{ name }}</td><td>{{ stats.n }}</td><td>{{ stats.p50 }}</td>
-<td>{{ stats.p95 }}</td></tr>{% endfor %}</table>
+{% for name, stats in latency.items() %}<tr><td>{{ name }}</td><td>{{ stats.n }}</td><td>{{ '%.1f'|format(stats.p50) }}</td>
+<td>{{ '%.1f'|format(stats.p95) }}</td></tr>{% endfor %}</table>
 {% for result in results %}
 <details class="scenario {{ 'passed' if result.passed else 'failed' }}" {% if not result.passed %}open{% endif %}
  data-status="{{ 'pass' if result.passed else 'fail' }}">
@@ -65,8 +64,7 @@ def latency_summary(results: list[ScenarioResult]) -> dict[str, dict[str, float]
         for step in result.steps:
             for name, ms in step.timings_ms.items():
                 samples.setdefault(name, []).append(ms)
-    return {name: {"n": len(values), "p50": round(float(np.percentile(values, 50)), 1),
-                   "p95": round(float(np.percentile(values, 95)), 1)} for name, values in sorted(samples.items())}
+    return {name: percentiles(values) for name, values in sorted(samples.items())}
 
 
 def write_html(results: list[ScenarioResult], path: Path) -> None:

@@ -18,8 +18,8 @@ import numpy as np
 
 from assistant.audio import ASR_RATE, read_audio
 from assistant.config import CarvoiceConfig
-from assistant.demo import driver_speech
 from assistant.devices import NullOutput, RecordedInput
+from assistant.driver_voice import driver_speech
 from assistant.events import PipelineEvent
 from assistant.live import PUSH_TO_TALK, LiveAssistant, watch_push_to_talk_button
 from assistant.pipeline import VoicePipeline, VoiceTurn

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.audio import read_audio, write_wav
+from assistant.audio import write_wav
+from assistant.driver_voice import driver_speech
 from assistant.speech import Synthesizer
 
 
@@ -21,7 +22,6 @@ def piper(synthesizer: Synthesizer, text: str, path: Path) -> Path:
     return path
 
 
-def said(text: str, folder: Path, voice: str = "espeak", synthesizer: Synthesizer | None = None) -> np.ndarray:
-    """``text`` spoken in ``voice``, as 16 kHz mono float32."""
-    path = folder / f"{abs(hash((text, voice)))}.wav"
-    return read_audio(espeak(text, path) if voice == "espeak" else piper(synthesizer, text, path))
+def said(text: str, voice: str = "espeak", synthesizer: Synthesizer | None = None) -> np.ndarray:
+    """``text`` spoken in ``voice``, as 16 kHz mono float32 (the product's stand-in driver voice)."""
+    return driver_speech(text, synthesizer, voice)[0]

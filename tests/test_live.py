@@ -63,8 +63,8 @@ def stages(events: list[dict]) -> list[str]:
     return [event["stage"] for event in events]
 
 
-def test_endpointer_joins_a_short_pause_and_drops_a_click(tmp_path):
-    speech = said("set the temperature to twenty degrees", tmp_path)
+def test_endpointer_joins_a_short_pause_and_drops_a_click():
+    speech = said("set the temperature to twenty degrees")
     click = np.zeros(1600, np.float32)
     click[800:840] = 0.9
     stream = np.concatenate([silence(0.5), click, silence(1), speech[:len(speech) // 2], silence(0.2),
@@ -76,9 +76,9 @@ def test_endpointer_joins_a_short_pause_and_drops_a_click(tmp_path):
 
 
 def test_live_commands_from_a_48k_stereo_mic_reach_the_car_and_play_at_44k(recognizer, synthesizer, car, vehicle,
-                                                                          events, tmp_path):
-    card = FakePyAudio([silence(0.5), said("set the temperature to twenty two degrees", tmp_path), silence(1.5),
-                        said("play some jazz", tmp_path, "piper", synthesizer), silence(2.5)],
+                                                                          events):
+    card = FakePyAudio([silence(0.5), said("set the temperature to twenty two degrees"), silence(1.5),
+                        said("play some jazz", "piper", synthesizer), silence(2.5)],
                        mic_rate=48_000, mic_channels=2, speaker_rate=44_100, speaker_channels=2)
     live = run_live(recognizer, synthesizer, car, card)
     assert vehicle.state[TEMPERATURE] == 22.0 and vehicle.state[GENRE] == "Jazz"
@@ -90,11 +90,10 @@ def test_live_commands_from_a_48k_stereo_mic_reach_the_car_and_play_at_44k(recog
     assert stages(events).count("speech_start") == 2 and stages(events).count("audio_end") == 2
 
 
-def test_speaking_over_a_reply_stops_it_and_the_new_command_is_handled(recognizer, synthesizer, car, vehicle, events,
-                                                                      tmp_path):
+def test_speaking_over_a_reply_stops_it_and_the_new_command_is_handled(recognizer, synthesizer, car, vehicle, events):
     card = FakePyAudio()
-    card.script = [silence(0.3), said("take me to Hamburg", tmp_path), Until(lambda: card.played_seconds() > 0.5),
-                   said("set the temperature to twenty degrees", tmp_path), silence(2.5)]
+    card.script = [silence(0.3), said("take me to Hamburg"), Until(lambda: card.played_seconds() > 0.5),
+                   said("set the temperature to twenty degrees"), silence(2.5)]
     live = run_live(recognizer, synthesizer, car, card)
     assert vehicle.state[DESTINATION] == "Hamburg, DE" and vehicle.state[TEMPERATURE] == 20.0
     first, second = live.turns
@@ -110,14 +109,13 @@ def press_button(client, vehicle_id: str, down: bool) -> None:
     client.publish(control_topic(vehicle_id), ControlRequest(set={PUSH_TO_TALK: down}).encode())
 
 
-def test_push_to_talk_button_on_the_bus_gates_listening(recognizer, synthesizer, car, vehicle, client, events,
-                                                       tmp_path):
+def test_push_to_talk_button_on_the_bus_gates_listening(recognizer, synthesizer, car, vehicle, client, events):
     card = FakePyAudio()
-    card.script = [silence(0.3), said("set the temperature to twenty four degrees", tmp_path), silence(1.5),
+    card.script = [silence(0.3), said("set the temperature to twenty four degrees"), silence(1.5),
                    Do(lambda: press_button(client, vehicle.vehicle_id, True)),
                    Until(lambda: "push_to_talk" in stages(events)),
                    Do(lambda: press_button(client, vehicle.vehicle_id, False)),
-                   silence(0.3), said("play some jazz", tmp_path), silence(2.5)]
+                   silence(0.3), said("play some jazz"), silence(2.5)]
     live = run_live(recognizer, synthesizer, car, card, mode=ListenMode.PUSH_TO_TALK, follow_up_s=0)
     assert vehicle.state[TEMPERATURE] != 24.0  # spoken without a press: ignored
     assert vehicle.state[GENRE] == "Jazz" and len(live.turns) == 1
@@ -125,11 +123,10 @@ def test_push_to_talk_button_on_the_bus_gates_listening(recognizer, synthesizer,
     assert ignored and "push-to-talk" in ignored[0]["data"]["reason"]
 
 
-def test_wake_phrase_alone_is_answered_and_opens_a_follow_up(recognizer, synthesizer, car, vehicle, events,
-                                                            tmp_path):
-    card = FakePyAudio([silence(0.3), said("set the temperature to twenty six degrees", tmp_path), silence(1.5),
-                        said("hey car", tmp_path, "piper", synthesizer), silence(2.0),
-                        said("set the temperature to twenty degrees", tmp_path), silence(2.5)])
+def test_wake_phrase_alone_is_answered_and_opens_a_follow_up(recognizer, synthesizer, car, vehicle, events):
+    card = FakePyAudio([silence(0.3), said("set the temperature to twenty six degrees"), silence(1.5),
+                        said("hey car", "piper", synthesizer), silence(2.0),
+                        said("set the temperature to twenty degrees"), silence(2.5)])
     live = run_live(recognizer, synthesizer, car, card, mode=ListenMode.WAKE_PHRASE)
     assert vehicle.state[TEMPERATURE] == 20.0
     assert [event["data"].get("reply") for event in events if event["stage"] == "first_audio"][-1].startswith(
@@ -147,11 +144,10 @@ def test_wake_phrase_matching_is_forgiving_about_spelling(heard, command):
     assert strip_wake_phrase(heard, "hey car") == command
 
 
-def test_noise_and_a_failing_speaker_lose_nothing_and_the_loop_goes_on(recognizer, synthesizer, car, vehicle, events,
-                                                                      tmp_path):
+def test_noise_and_a_failing_speaker_lose_nothing_and_the_loop_goes_on(recognizer, synthesizer, car, vehicle, events):
     noise = np.random.default_rng(7).normal(0, 0.05, 2 * ASR_RATE).astype(np.float32)
-    card = FakePyAudio([noise, silence(0.5), said("turn on the air conditioning", tmp_path), silence(1.5),
-                        said("play some jazz", tmp_path), silence(2.5)], failing_writes=1)
+    card = FakePyAudio([noise, silence(0.5), said("turn on the air conditioning"), silence(1.5),
+                        said("play some jazz"), silence(2.5)], failing_writes=1)
     before = dict(vehicle.state)
     run_live(recognizer, synthesizer, car, card)
     assert vehicle.state["Vehicle.Cabin.HVAC.IsAirConditioningActive"] is True
@@ -168,8 +164,8 @@ def test_a_missing_device_is_a_clear_error(which, message):
         PyAudioInput(pyaudio_module=card) if which == "input" else PyAudioOutput(pyaudio_module=card)
 
 
-def test_talk_command_reads_raw_pcm_on_stdin_and_writes_the_reply_on_stdout(vehicle, mosquitto, tmp_path):
-    speech = said("play some jazz", tmp_path)
+def test_talk_command_reads_raw_pcm_on_stdin_and_writes_the_reply_on_stdout(vehicle, mosquitto):
+    speech = said("play some jazz")
     pcm = (np.concatenate([silence(0.3), speech, silence(1.5)]) * 32767).astype("<i2").tobytes() + b"\x01"
     result = subprocess.run([CARVOICE, "talk", "--input", "-", "--output", "-", "--output-rate", "16000", "--json",
                              "-b", mosquitto.url, "-v", vehicle.vehicle_id], input=pcm, capture_output=True,
