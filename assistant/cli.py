@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
+from rich.text import Text
 
 from assistant.audio import AudioError
 from assistant.config import CarvoiceConfig, ConfigError
@@ -52,7 +53,9 @@ app.add_typer(config_app, name="config")
 models_app = typer.Typer(help="The model registry: list, install, verify, locate models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 console = Console(width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True)
+STDERR_IS_TERMINAL = sys.stderr.isatty()
+err_console = Console(stderr=True, soft_wrap=not STDERR_IS_TERMINAL)
+"""Progress and notes for people; never wrapped when stderr is a file or a pipe."""
 
 ConfigOption = Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML config file (or $CARVOICE_CONFIG)")]
 BrokerOption = Annotated[Optional[str], typer.Option("--broker", "-b", help="mqtt://host:port; default: embedded")]
@@ -64,7 +67,11 @@ RUN_ERRORS = (BusError, BrokerStartError, ModelError)
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}")
+    """Report an error and return the exit to raise: styled on a terminal, else one plain line for logs."""
+    if STDERR_IS_TERMINAL:
+        err_console.print(Text.assemble(("error: ", "bold red"), message))
+    else:
+        print("error: " + "; ".join(line.strip() for line in message.splitlines() if line.strip()), file=sys.stderr)
     return typer.Exit(code)
 
 
@@ -79,8 +86,8 @@ def load_config(config_file: Path | None, broker: str | None = None) -> Carvoice
 
 
 def setup_logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s",
-                        handlers=[RichHandler(console=err_console, show_path=False)])
+    handler = RichHandler(console=err_console, show_path=False) if STDERR_IS_TERMINAL else logging.StreamHandler()
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", handlers=[handler])
 
 
 def parse_value(text: str) -> Any:

@@ -101,8 +101,14 @@ def test_sim_test_command_writes_junit_and_html_and_fails_on_a_failure(tmp_path)
     assert suite.get("tests") == "2" and suite.get("failures") == "1"
     failure = suite.find("testcase[@name='deliberately wrong expectation']/failure")
     assert failure is not None and "got 25" in failure.get("message")
-    bad = subprocess.run([CARVOICE, "sim", "test", str(tmp_path / "missing")], capture_output=True, text=True)
-    assert bad.returncode == 2 and "does not exist" in bad.stderr
+
+
+
+def test_errors_for_scripts_are_one_plain_line_however_long_the_path(tmp_path):
+    missing = tmp_path / ("a-folder-name-long-enough-to-pass-any-terminal-width-" * 3) / "missing"
+    bad = subprocess.run([CARVOICE, "sim", "test", str(missing)], capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert bad.stderr.splitlines() == [f"error: {missing} does not exist"]
 
 
 def test_html_report_renders_in_headless_chromium(runner, tmp_path):
