@@ -18,7 +18,7 @@ from assistant.events import PipelineEvent
 from assistant.live import LiveAssistant, LiveSettings
 from assistant.pipeline import VoicePipeline, VoiceTurn
 from assistant.runtime import LazyLlm, build_dialogue, build_voice, hardware_profile, load_llm, scratch_vehicle
-from intents.bench import Case, load_cases, run_cases, summarize
+from intents.bench import SETS, Case, load_sets, run_cases, summarize
 from intents.dialogue import Dialogue
 from intents.fastpath import FastPath
 from models.registry import Registry
@@ -32,9 +32,10 @@ def installed_llms(registry: Registry) -> list[str]:
 
 
 def run_intent_bench(config: CarvoiceConfig, model_ids: list[str], modes: tuple[str, ...], limit: int | None,
-                     progress: Progress) -> dict[str, Any]:
-    """Every mode (fast path only; LLM only; both, as the assistant runs) on the labelled set, per LLM."""
-    cases = load_cases()[:limit] if limit else load_cases()
+                     progress: Progress, sets: tuple[str, ...] = tuple(SETS)) -> dict[str, Any]:
+    """Every mode (fast path only; LLM only; both, as the assistant runs) on the labelled sets, per LLM."""
+    cases = load_sets(sets)
+    cases = cases[:limit] if limit else cases
     registry = Registry(config.models.store_dir)
     report: dict[str, Any] = {"machine": {"platform": platform.platform(), "processor": platform.processor()},
                               "cases": len(cases), "turns": sum(len(c.turns) for c in cases), "runs": []}
@@ -46,7 +47,7 @@ def run_intent_bench(config: CarvoiceConfig, model_ids: list[str], modes: tuple[
                            hardware_profile(config.hardware.profile))
             for mode in ("llm", "combined"):
                 if mode in modes:
-                    fast_path = FastPath() if mode == "combined" else FastPath(rules=())
+                    fast_path = FastPath() if mode == "combined" else FastPath(enabled=False)
                     label = f"{mode} {model_id}"
                     report["runs"].append({"mode": mode, "model": model_id} |
                                           _run(cases, Dialogue(car, fast_path, llm), label, progress))

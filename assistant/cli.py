@@ -504,34 +504,45 @@ def perf_table(report: dict[str, Any]) -> Table:
 def bench_intents(
     models: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="LLM id; default: every installed LLM")] = None,
     modes: Annotated[str, typer.Option(help="comma-separated: fast, llm, combined")] = "fast,llm,combined",
+    sets: Annotated[str, typer.Option(help="comma-separated: rules, heldout, adversarial")] = "rules,heldout,adversarial",
     limit: Annotated[Optional[int], typer.Option(help="only the first N cases")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the full report as JSON")] = False,
     config_file: ConfigOption = None,
 ) -> None:
-    """Accuracy and latency of the fast path, the LLM path and both, on the labelled intent set."""
+    """Accuracy, wrong actions applied and latency of the fast path, the LLM path and both, on the labelled sets."""
     from assistant.bench import MODES, installed_llms, run_intent_bench
+    from intents.bench import SETS
 
     config = load_config(config_file)
     chosen = tuple(m.strip() for m in modes.split(",") if m.strip())
     if unknown := set(chosen) - set(MODES):
         raise fail(f"unknown mode(s) {', '.join(sorted(unknown))}; choose from {', '.join(MODES)}")
+    chosen_sets = tuple(s.strip() for s in sets.split(",") if s.strip())
+    if unknown := set(chosen_sets) - set(SETS):
+        raise fail(f"unknown set(s) {', '.join(sorted(unknown))}; choose from {', '.join(SETS)}")
     model_ids = models or installed_llms(Registry(config.models.store_dir))
     with reported_errors(), progress_bars(counting_bytes=False) as progress:
-        report = run_intent_bench(config, model_ids, chosen, limit, progress)
+        report = run_intent_bench(config, model_ids, chosen, limit, progress, chosen_sets)
     if as_json:
         print(json.dumps(report, indent=2))
         return
     table = Table(title=f"intent benchmark: {report['cases']} cases, {report['turns']} turns")
-    for column in ("mode", "model", "accuracy", "single", "dialogue", "refusal", "path", "turns", "path acc.",
-                   "p50 ms", "p95 ms"):
+    for column in ("mode", "model", "set", "turns", "accuracy", "wrong actions applied"):
         table.add_column(column)
     for run in report["runs"]:
-        for number, (path, stats) in enumerate(run["by_path"].items()):
-            head = [run["mode"], run["model"] or "-", f"{run['accuracy']:.1%}"] + \
-                [f"{run['by_kind'][k]:.1%}" if run["by_kind"][k] is not None else "-" for k in ("single", "dialogue", "refusal")]
-            table.add_row(*(head if number == 0 else [""] * 6), path, str(stats["turns"]),
-                          f"{stats['accuracy']:.1%}", f"{stats['p50_ms']:.1f}", f"{stats['p95_ms']:.1f}")
+        for number, (name, stats) in enumerate(run["by_set"].items()):
+            head = [run["mode"], run["model"] or "-"] if number == 0 else ["", ""]
+            table.add_row(*head, name, str(stats["turns"]), f"{stats['accuracy']:.1%}",
+                          str(stats["wrong_actions_applied"]))
     console.print(table)
+    paths = Table(title="understanding latency by path")
+    for column in ("mode", "model", "path", "turns", "accuracy", "p50 ms", "p95 ms"):
+        paths.add_column(column)
+    for run in report["runs"]:
+        for path, stats in run["by_path"].items():
+            paths.add_row(run["mode"], run["model"] or "-", path, str(stats["turns"]), f"{stats['accuracy']:.1%}",
+                          f"{stats['p50_ms']:.1f}", f"{stats['p95_ms']:.1f}")
+    console.print(paths)
 
 
 @bench_app.command("voice")

@@ -1,9 +1,18 @@
-"""The intent benchmark: accuracy (exact actions and arguments) and latency of each path on a labelled set.
+"""The intent benchmark: accuracy, wrong actions applied, and latency of each path on labelled sets.
 
-The set (``data/bench.yaml``) has single sentences over every domain, multi-turn dialogues, and
-requests the assistant must refuse (out of domain, unsafe, prompt injection). Each turn runs through
-the real dialogue against a simulated car; a turn is correct when the actions it produced (whether
-the car could apply them or not) equal the expected ones, arguments compared after validation.
+Three sets, each a YAML file in ``data/``:
+
+* ``rules`` (``bench.yaml``): single sentences over every domain, multi-turn dialogues and requests
+  to refuse, written alongside the fast path;
+* ``heldout`` (``heldout.yaml``): the same kinds, written independently before the fast-path
+  rewrite, scored but never used to tune;
+* ``adversarial`` (``adversarial.yaml``): negation, contrast, polarity, values, zones, follow-ups,
+  injection and hedges, built to lure the assistant into the wrong action.
+
+Each turn runs through the real dialogue against a simulated car. A turn is *correct* when the
+actions it produced (whether the car could apply them or not) equal the expected ones, arguments
+compared after validation. A turn applied a *wrong action* when the car applied an action that is
+not among the expected ones: the figure that must be 0.
 """
 
 from __future__ import annotations
@@ -24,21 +33,32 @@ from intents.text import normalize
 FILLERS = {"the", "some", "a", "music", "by", "please", "something", "songs"}
 
 
+SETS = {"rules": "bench.yaml", "heldout": "heldout.yaml", "adversarial": "adversarial.yaml"}
+KINDS = ("single", "dialogue", "refusal", "adversarial")
+
+
 @dataclass(frozen=True)
 class Case:
-    """One scripted conversation: a single sentence, a dialogue, or a request to refuse."""
+    """One scripted conversation: a single sentence, a dialogue, a request to refuse, or an adversarial case."""
 
     kind: str
     turns: tuple[tuple[str, str], ...]
+    set: str = "rules"
 
 
-def load_cases(text: str | None = None) -> list[Case]:
+def load_cases(text: str | None = None, set_name: str = "rules") -> list[Case]:
+    """The cases of one set (or of YAML ``text`` in its format)."""
     data = yaml.safe_load(text if text is not None else
-                          resources.files("intents").joinpath("data/bench.yaml").read_text())
-    cases = [Case("single", ((say, expected),)) for say, expected in data["single"]]
-    cases += [Case("dialogue", tuple((say, expected) for say, expected in turns)) for turns in data["dialogues"]]
-    cases += [Case("refusal", ((say, expected),)) for say, expected in data["refusals"]]
+                          resources.files("intents").joinpath(f"data/{SETS[set_name]}").read_text())
+    cases = [Case("single", ((say, expected),), set_name) for say, expected in data.get("single", [])]
+    cases += [Case("dialogue", tuple(map(tuple, turns)), set_name) for turns in data.get("dialogues", [])]
+    cases += [Case("refusal", ((say, expected),), set_name) for say, expected in data.get("refusals", [])]
+    cases += [Case("adversarial", tuple(map(tuple, turns)), set_name) for turns in data.get("cases", [])]
     return cases
+
+
+def load_sets(names: tuple[str, ...] = tuple(SETS)) -> list[Case]:
+    return [case for name in names for case in load_cases(set_name=name)]
 
 
 def _canonical(name: str, args: dict[str, Any]) -> tuple[str, tuple]:
@@ -62,7 +82,14 @@ def expected_calls(text: str) -> list[tuple[str, tuple]]:
 
 
 def produced_calls(turn: Turn) -> list[tuple[str, tuple]]:
-    return [_canonical(a.name, a.args) for a in turn.actions]
+    """What the turn did or asked: actions it declined (\"don't open the windows\") did nothing."""
+    return [_canonical(a.name, a.args) for a in turn.actions if a.status != "declined"]
+
+
+def wrong_actions(turn: Turn, expected: list[tuple[str, tuple]]) -> list[tuple[str, tuple]]:
+    """Actions the car applied that the driver did not ask for."""
+    return [call for a in turn.actions if a.status == "applied"
+            and (call := _canonical(a.name, a.args)) not in expected]
 
 
 @dataclass
@@ -74,16 +101,19 @@ class TurnResult:
     understand_ms: float
     expected: list = field(default_factory=list)
     produced: list = field(default_factory=list)
+    wrong_applied: list = field(default_factory=list)
+    set: str = "rules"
 
 
 def run_cases(cases: list[Case], dialogue: Dialogue) -> Iterator[TurnResult]:
     """Every turn of every case, each case in a session of its own."""
     for number, case in enumerate(cases):
         for say, expected_text in case.turns:
-            turn = dialogue.handle(say, session_id=f"bench-{number}")
+            turn = dialogue.handle(say, session_id=f"bench-{case.set}-{number}")
             expected, produced = expected_calls(expected_text), produced_calls(turn)
             understand_ms = turn.timings_ms.get("llm_ms", 0.0) + turn.timings_ms.get("fast_ms", 0.0)
-            yield TurnResult(case.kind, say, turn.path, expected == produced, understand_ms, expected, produced)
+            yield TurnResult(case.kind, say, turn.path, expected == produced, understand_ms, expected, produced,
+                             wrong_actions(turn, expected), case.set)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -99,8 +129,14 @@ def summarize(results: list[TurnResult]) -> dict[str, Any]:
     def accuracy(rows: list[TurnResult]) -> float | None:
         return round(sum(r.correct for r in rows) / len(rows), 4) if rows else None
 
-    summary: dict[str, Any] = {"turns": len(results), "accuracy": accuracy(results)}
-    summary["by_kind"] = {k: accuracy([r for r in results if r.kind == k]) for k in ("single", "dialogue", "refusal")}
+    def wrong(rows: list[TurnResult]) -> int:
+        return sum(bool(r.wrong_applied) for r in rows)
+
+    summary: dict[str, Any] = {"turns": len(results), "accuracy": accuracy(results),
+                               "wrong_actions_applied": wrong(results)}
+    summary["by_set"] = {name: {"turns": len(rows), "accuracy": accuracy(rows), "wrong_actions_applied": wrong(rows)}
+                         for name in SETS if (rows := [r for r in results if r.set == name])}
+    summary["by_kind"] = {k: accuracy([r for r in results if r.kind == k]) for k in KINDS}
     summary["by_path"] = {}
     for path in sorted({r.path for r in results}):
         rows = [r for r in results if r.path == path]
@@ -108,7 +144,7 @@ def summarize(results: list[TurnResult]) -> dict[str, Any]:
         summary["by_path"][path] = {"turns": len(rows), "accuracy": accuracy(rows),
                                     "p50_ms": round(percentile(latencies, 50), 2),
                                     "p95_ms": round(percentile(latencies, 95), 2)}
-    summary["errors"] = [{"text": r.text, "path": r.path, "expected": r.expected, "produced": r.produced}
-                         for r in results if not r.correct]
+    summary["errors"] = [{"set": r.set, "text": r.text, "path": r.path, "expected": r.expected,
+                          "produced": r.produced, "wrong_applied": r.wrong_applied} for r in results if not r.correct]
     return summary
 

@@ -73,19 +73,28 @@ SEATS = {
 PLACE_NAMES = {"driver": "the driver", "passenger": "the passenger", "front": "the front", "rear": "the back",
                "all": "everyone", "rear_left": "the rear left", "rear_right": "the rear right"}
 SOURCES = {"FM": "FM radio", "DAB": "digital radio", "USB": "USB", "BLUETOOTH": "Bluetooth", "INTERNET": "streaming"}
-POI_WORDS = {
-    "fuel": r"gas station|petrol station|filling station|gas|petrol|fuel|diesel|refuel|fill up",
-    "charging": r"charging station|charging point|charger|charging|supercharger|ev charger|charge|recharge",
-    "parking": r"parking lot|parking garage|car park|parking space|parking spot|parking|(?:place|somewhere) to park|park",
-    "restaurant": r"restaurant|something to eat|(?:place|somewhere) to (?:eat|grab (?:lunch|dinner|a bite|food))|food|"
-                  r"diner|lunch|dinner|burger|pizza",
-    "cafe": r"coffee shop|coffee|cafe|café",
-    "hotel": r"hotel|motel|(?:place|somewhere) to (?:stay|sleep)",
-    "hospital": r"hospital|emergency room|er|clinic|doctor|a and e",
+POI_PHRASES = {
+    "fuel": ("gas station", "petrol station", "filling station", "service station", "gas", "petrol", "fuel", "diesel",
+             "refuel", "fill up"),
+    "charging": ("charging station", "charging point", "charger", "charging", "supercharger", "ev charger", "charge",
+                 "recharge", "charging spot", "place to charge"),
+    "parking": ("parking lot", "parking garage", "car park", "parking space", "parking spot", "parking", "place to park",
+                "somewhere to park", "park"),
+    "restaurant": ("restaurant", "something to eat", "place to eat", "somewhere to eat", "place to grab lunch",
+                   "place to grab dinner", "place to grab a bite", "somewhere to grab a bite", "food", "diner", "lunch",
+                   "dinner", "burger", "pizza", "bite to eat"),
+    "cafe": ("coffee shop", "coffee", "cafe", "café", "coffee place"),
+    "hotel": ("hotel", "motel", "place to stay", "somewhere to stay", "place to sleep", "somewhere to sleep"),
+    "hospital": ("hospital", "emergency room", "er", "clinic", "doctor", "a and e"),
 }
-POI_CATEGORIES = tuple(POI_WORDS)
+"""Phrases naming each point-of-interest category the navigation ECU can find (the fast path's list too)."""
+POI_CATEGORIES = tuple(POI_PHRASES)
 WINDOW_FAST_KMH = 130.0
 """Above this speed windows open at most half way."""
+WINDOWS_CONFIRM_KMH = 80.0
+"""Above this speed opening several windows more than half way is confirmed first."""
+VOLUME_JUMP_CONFIRM = 40
+"""A volume rise larger than this is confirmed first."""
 
 
 def _range(path: str) -> tuple[float, float]:
@@ -150,6 +159,8 @@ class Action:
     replier: Callable[[dict, State], str]
     examples: tuple[str, ...] = ()
     kind: Literal["command", "question", "dialogue"] = "command"
+    infer: Callable[[dict], dict] | None = None
+    """Fills arguments implied by others before validation (a temperature of 72 is Fahrenheit)."""
 
     @property
     def vocabulary(self) -> str:
@@ -171,6 +182,8 @@ class Action:
 
     def validate(self, args: dict[str, Any]) -> dict[str, Any]:
         """Checked arguments with defaults filled; raises :class:`MissingArgument` or :class:`Refusal`."""
+        if self.infer:
+            args = self.infer(args)
         unknown = set(args) - {a.name for a in self.args}
         if unknown:
             raise Refusal(f"{self.name} takes no {', '.join(sorted(unknown))}.")
@@ -228,11 +241,35 @@ def to_celsius(value: float, unit: str) -> float:
     return round((value - 32) * 5 / 9 * 2) / 2 if unit == "fahrenheit" else value
 
 
+def confirmation_question(name: str, args: dict, plan: Plan, state: State) -> str | None:
+    """The question to ask before a risky but allowed request is applied, else ``None``."""
+    if name == "set_window" and args["position"] > 50 and len(SEATS[args["window"]]) > 1 \
+            and state["Vehicle.Speed"] > WINDOWS_CONFIRM_KMH:
+        where = {"all": "all the", "front": "both front", "rear": "both rear"}[args["window"]]
+        return f"Open {where} windows at {state['Vehicle.Speed']:.0f} kilometres per hour?"
+    volume = f"{MEDIA}.Volume"
+    for path, value in plan:
+        if path == volume and value - state[volume] > VOLUME_JUMP_CONFIRM:
+            return f"Turn the volume up from {state[volume]} to {value}?"
+    return None
+
+
 def _temperature_plan(celsius: float, zone: str) -> Plan:
     low, high = TEMPERATURE_RANGE
     if not low <= celsius <= high:
         raise Refusal(f"I can set the temperature between {low:g} and {high:g} degrees.")
     return [(path, celsius) for path in _stations(zone, "Temperature")]
+
+
+FAHRENHEIT_FROM = 50
+"""A temperature said without a unit at or above this is Fahrenheit: no cabin is set to 50 °C."""
+
+
+def infer_unit(args: dict) -> dict:
+    value = args.get("value")
+    if args.get("unit") is None and isinstance(value, int | float) and value >= FAHRENHEIT_FROM:
+        return {**args, "unit": "fahrenheit"}
+    return args
 
 
 def plan_set_temperature(args: dict, state: State) -> Plan:
@@ -371,18 +408,15 @@ def reply_source(args: dict, state: State) -> str:
 
 def destination_of(text: str) -> str:
     """A spoken destination as the navigation ECU takes it: a place name, or poi:<category>."""
-    text = re.sub(r"^(?:the|a|an)\s+", "", text.strip())
-    text = re.sub(r"^(?:nearest|closest|nearby|next|close by)\s+", "", text)
-    for category, words in POI_WORDS.items():
-        if re.fullmatch(rf"(?:(?:a|an|the|some|nearest|closest|nearby|next)\s+)*(?:{words})(?:\s+(?:nearby|near "
-                        rf"here|close by|around here|near me))?", text):
-            return f"poi:{category}"
-    return text
+    text = re.sub(r"^(?:(?:a|an|the|some|nearest|closest|nearby|next|close by)\s+)*", "", text.strip())
+    text = re.sub(r"\s+(?:nearby|near here|close by|around here|near me)$", "", text)
+    return f"poi:{category}" if (category := poi_category(text)) else text
 
 
-def poi_category(word: str) -> str | None:
-    """The POI category a word names: "charger" -> charging."""
-    return next((c for c, words in POI_WORDS.items() if re.fullmatch(words, word.strip().lower())), None)
+def poi_category(words: str) -> str | None:
+    """The POI category a phrase names: "charger" -> charging."""
+    words = words.strip().lower()
+    return next((c for c, phrases in POI_PHRASES.items() if words in phrases), None)
 
 
 def plan_navigate(args: dict, state: State) -> Plan:
@@ -456,7 +490,8 @@ def _actions() -> list[Action]:
                (Arg("value", "number", "the temperature", minimum=-50, maximum=100, ask="What temperature would you like?"),
                 Arg("unit", "enum", "temperature unit", ("celsius", "fahrenheit"), default="celsius"), zone_arg()),
                tuple(_stations("all", "Temperature")), plan_set_temperature, reply_temperature,
-               ("set the temperature to 21", "make it 70 degrees fahrenheit", "driver side 22 degrees")),
+               ("set the temperature to 21", "make it 70 degrees fahrenheit", "driver side 22 degrees"),
+               infer=infer_unit),
         Action("change_temperature", "climate", "make it warmer (delta > 0) or cooler (delta < 0), in degrees",
                (Arg("delta", "number", "the temperature change", minimum=-12, maximum=12, default=1.0), zone_arg()),
                tuple(_stations("all", "Temperature")), plan_change_temperature, reply_temperature,

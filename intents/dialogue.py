@@ -1,8 +1,12 @@
 """Multi-turn dialogue: sentence -> calls (fast path, else LLM) -> validated plan -> vehicle -> reply.
 
 Per session it remembers the last request (for "warmer", "same for the passenger", "not this one"),
-what that request changed (for "undo"), and a question it asked ("Where would you like to go?")
-until the next turn answers it. All of it expires after ``idle_timeout_s``.
+what that request changed (for "undo"), a question it asked ("Where would you like to go?") until
+the next turn answers it, and a risky request waiting for a yes ("Open all the windows at 120 km/h?").
+All of it expires after ``idle_timeout_s``. "Never mind" drops a pending question; it undoes nothing.
+
+A reading from the LLM path is applied only when it is grounded in the words (see ``grounding``);
+otherwise the driver is asked to say it another way.
 
 Every call is validated and planned before anything is sent; if one call of a sentence is refused,
 none is applied. If the vehicle rejects a write midway, the writes already made are rolled back.
@@ -18,8 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from intents.catalogue import CATALOGUE, MissingArgument, Refusal, destination_of, get_action
-from intents.fastpath import SOURCE_WORDS, Call, FastPath, seat_place
+from intents.catalogue import (CATALOGUE, CLIMATE_ZONES, MissingArgument, Refusal, confirmation_question,
+                                destination_of, get_action)
+from intents.fastpath import PLACE_ARGS, Call, FastPath
+from intents.grounding import ground
 from intents.text import normalize, with_digits
 from intents.vehicle import Vehicle
 from vehicle_bus.client import BusError, SetRejected
@@ -29,14 +35,27 @@ log = logging.getLogger(__name__)
 NOT_UNDERSTOOD = "Sorry, I didn't catch that."
 OUT_OF_DOMAIN = "Sorry, I can only help with the car's climate, media and navigation."
 UNSAFE = "Sorry, I can't control driving or safety systems."
+UNSURE = "Sorry, I'm not sure what you'd like me to do. Could you say it another way?"
+DECLINED = "OK, I'll leave that as it is."
+DISMISSED = "OK."
 NO_ACTION = {"unsafe": (UNSAFE, "fast"), "empty": (NOT_UNDERSTOOD, "none"), "none": (OUT_OF_DOMAIN, "none"),
-             "llm": (OUT_OF_DOMAIN, "llm")}
+             "llm": (OUT_OF_DOMAIN, "llm"), "unsure": (UNSURE, "llm"), "dismissed": (DISMISSED, "fast")}
 """Why no action was taken -> (reply, path reported)."""
 INVERSE_WRITES = {("Vehicle.Cabin.Infotainment.Media.Action", "SKIP_FORWARD"): "SKIP_BACKWARD",
                   ("Vehicle.Cabin.Infotainment.Media.Action", "SKIP_BACKWARD"): "SKIP_FORWARD"}
 """Writes whose undo is another command rather than the previous value."""
-DIRECTIONS = {"feet": "DOWN", "floor": "DOWN", "face": "MIDDLE", "body": "MIDDLE", "windscreen": "UP",
-              "windshield": "UP", "up": "UP", "middle": "MIDDLE", "down": "DOWN"}
+ANSWER_LISTS = {"zone": "climate_zone", "seat": "seat_place", "window": "window_place", "source": "source",
+                "direction": "air_target", "position": "window_amount"}
+"""Argument -> the slot list an answer to its question is read with."""
+NUMBER_ANSWER = re.compile(r"(?:(?:to|at|make it|set it to|about|around)\s+)?(?P<n>-?\d+(?:\.\d+)?)\s*"
+                           r"(?:degrees?|percent|fahrenheit|celsius|c|f)?(?:\s+degrees?)?(?:\s+please)?")
+NOT_A_PLACE = re.compile(r"^(?:what|how|why|who|when|which|is|are|do|does|can|could|should|would|tell|turn|set|play|"
+                         r"make|open|close|i|it|no|yes)\b")
+"""Answers to "Where would you like to go?" that are not a place."""
+
+
+def _is_undo(fast_path: FastPath, text: str) -> bool:
+    return fast_path.parse(text) == [Call("undo")]
 
 
 class IntentModel(Protocol):
@@ -49,7 +68,7 @@ class IntentModel(Protocol):
 class ActionResult:
     name: str
     args: dict[str, Any]
-    status: Literal["applied", "rejected", "asked", "answered"]
+    status: Literal["applied", "rejected", "asked", "answered", "declined"]
     result: str
 
     def as_dict(self) -> dict[str, Any]:
@@ -75,10 +94,12 @@ class Session:
     undo: list[tuple[str, Any]] = field(default_factory=list)
     pending: Call | None = None
     pending_arg: str | None = None
+    unconfirmed: list[Call] = field(default_factory=list)
+    """A risky request waiting for the driver's yes."""
     active_at: float = 0.0
 
     def forget(self) -> None:
-        self.last_call, self.undo, self.pending, self.pending_arg = None, [], None, None
+        self.last_call, self.undo, self.pending, self.pending_arg, self.unconfirmed = None, [], None, None, []
 
 
 class Dialogue:
@@ -102,73 +123,112 @@ class Dialogue:
         started = time.perf_counter()
         session = self.session(session_id)
         timings: dict[str, float] = {}
-        calls, path = self._understand(text, session, timings)
+        calls, path, confirmed = self._understand(text, session, timings)
         if calls is None:
             reply, path = NO_ACTION[path]
             turn = Turn(text, [], reply, path, timings)
         else:
             vehicle_started = time.perf_counter()
-            results = self._carry_out(calls, session)
+            results = self._carry_out(calls, session, confirmed)
             timings["vehicle_ms"] = (time.perf_counter() - vehicle_started) * 1000
             turn = Turn(text, results, " ".join(r.result for r in results), path, timings)
         timings["total_ms"] = (time.perf_counter() - started) * 1000
         return turn
 
     # -- understanding ---------------------------------------------------------------------------
-    def _understand(self, text: str, session: Session, timings: dict[str, float]) -> tuple[list[Call] | None, str]:
+    def _understand(self, text: str, session: Session, timings: dict[str, float]
+                    ) -> tuple[list[Call] | None, str, bool]:
+        """(calls, path, whether the driver just confirmed them); calls ``None`` when nothing is to be done."""
         started = time.perf_counter()
         words = normalize(text)
         if not re.search(r"[a-z0-9]", words):
-            return None, "empty"
+            return None, "empty", False
         if self.fast_path.is_unsafe(text):
-            return None, "unsafe"
-        calls = self.fast_path.parse(text, session.last_call)
+            return None, "unsafe", False
+        act = self.fast_path.dialogue_act(text) if session.unconfirmed or session.pending else None
+        unconfirmed, session.unconfirmed = session.unconfirmed, []
+        if unconfirmed and act == "confirm":
+            return unconfirmed, "fast", True
+        if act in ("dismiss", "deny") or (session.pending and act is None and _is_undo(self.fast_path, text)):
+            session.pending = session.pending_arg = None
+            return None, "dismissed", False
+        calls = self.fast_path.parse(text, session.pending or session.last_call, answering=bool(session.pending))
         if session.pending and (calls is None or calls == [Call(session.pending.name)]):
             filled = self._fill(session.pending, session.pending_arg, text)
             calls = [filled] if filled else calls
         timings["fast_ms"] = (time.perf_counter() - started) * 1000
         if calls is not None:
-            return calls, "fast"
+            return [self._resolved(c, session) for c in calls], "fast", False
         if self.llm is None:
-            return None, "none"
+            return None, "none", False
         started = time.perf_counter()
-        calls = self.llm.parse(text, session.last_call)
+        context = session.pending or session.last_call
+        calls = self.llm.parse(text, context)
         timings["llm_ms"] = (time.perf_counter() - started) * 1000
+        if not calls:
+            return None, "llm", False
         if not all(CATALOGUE[c.name].is_plausible_for(words) for c in calls if c.name in CATALOGUE):
             log.info("LLM read %r as %s, but the sentence has no word of that domain: not acting", text, calls)
-            return None, "llm"
-        return (calls or None), "llm"
+            return None, "llm", False
+        grounded = ground(calls, words, self.fast_path)
+        if grounded is None:
+            log.info("LLM read %r as %s, which the words do not support: asking again", text, calls)
+            return None, "unsure", False
+        return [self._resolved(c, session) for c in grounded], "llm", False
 
-    @staticmethod
-    def _fill(call: Call, arg_name: str, text: str) -> Call | None:
-        """The pending call with its missing argument taken from the driver's answer, if it holds one."""
+    def _fill(self, call: Call, arg_name: str, text: str) -> Call | None:
+        """The pending call with its missing argument taken from the driver's answer, if it is one."""
         arg = get_action(call.name).arg(arg_name)
         words = normalize(text)
         value: Any = None
-        if arg.type in ("number", "integer"):
-            if number := re.search(r"-?\d+(?:\.\d+)?", with_digits(words)):
-                value = float(number.group())
-        elif arg.type == "text":
+        if arg.name in ANSWER_LISTS:
+            value = self.fast_path.slot_value(ANSWER_LISTS[arg.name], words)
+        if value is None and arg.name == "position":
+            value = 100 if re.fullmatch(r"open(?: it)?", words) else 0 if re.fullmatch(r"close(?: it)?", words) else None
+        if value is not None:
+            pass
+        elif arg.type in ("number", "integer"):
+            if number := NUMBER_ANSWER.fullmatch(with_digits(words)):
+                value = float(number["n"])
+        elif arg.type == "text" and not NOT_A_PLACE.match(words):
             value = destination_of(words) if arg.name == "destination" else words
         elif arg.type == "boolean":
-            value = True if re.search(r"\b(?:yes|on|open)\b", words) else False if re.search(r"\b(?:no|off)\b", words) else None
-        elif arg.name == "source":
-            value = next((s for pattern, s in SOURCE_WORDS if re.search(pattern, words)), None)
-        elif arg.name == "direction":
-            value = next((d for w, d in DIRECTIONS.items() if re.search(rf"\b{w}\b", words)), None)
-        else:
-            value = seat_place(words)
+            act = self.fast_path.dialogue_act(text)
+            value = {"confirm": True, "deny": False}.get(act or "")
         if value is None:
             return None
-        extra = {"unit": "fahrenheit"} if "fahrenheit" in words and "unit" in {a.name for a in get_action(call.name).args} else {}
-        return Call(call.name, {**call.args, arg_name: value, **extra})
+        extra = {"unit": "fahrenheit"} if "fahrenheit" in words and arg.name == "value" else {}
+        args = {**call.args, **value} if isinstance(value, dict) else {**call.args, arg_name: value}
+        return Call(call.name, {**args, **extra})
+
+    def _resolved(self, call: Call, session: Session) -> Call:
+        """ "Same for the passenger": the last request for another place, with the value it left behind."""
+        if call.name != "same_for" or session.last_call is None:
+            return call
+        previous, place = session.last_call, call.args["place"]
+        key = next(k for k in PLACE_ARGS if k in previous.args or k in {a.name for a in CATALOGUE[previous.name].args})
+        if key == "zone":
+            place = {"rear_left": "rear", "rear_right": "rear"}.get(place, place)
+            if place not in CLIMATE_ZONES:
+                return Call(previous.name, {**previous.args, key: "front"})
+        copied = {"change_temperature": ("set_temperature", "value", "Temperature"),
+                  "change_fan_speed": ("set_fan_speed", "level", "FanSpeed")}
+        if previous.name in copied:  # copy the value the change left, rather than change again
+            name, arg, signal = copied[previous.name]
+            station = CLIMATE_ZONES[previous.args.get("zone", "front")][0]
+            value = self.vehicle.state()[f"Vehicle.Cabin.HVAC.Station.{station}.{signal}"]
+            return Call(name, {arg: value, "zone": place})
+        return Call(previous.name, {**previous.args, key: place})
 
     # -- acting ----------------------------------------------------------------------------------
-    def _carry_out(self, calls: list[Call], session: Session) -> list[ActionResult]:
+    def _carry_out(self, calls: list[Call], session: Session, confirmed: bool = False) -> list[ActionResult]:
         session.pending = session.pending_arg = None
         state = self.vehicle.state()
-        prepared = []
+        prepared, declined = [], []
         for call in calls:  # validate and plan everything before the car is touched
+            if call.declined:
+                declined.append(ActionResult(call.name, call.args, "declined", DECLINED))
+                continue
             try:
                 action = get_action(call.name)
                 args = action.validate(call.args)
@@ -179,6 +239,10 @@ class Dialogue:
             except Refusal as refusal:
                 return [ActionResult(call.name, call.args, "rejected", refusal.reason)]
             prepared.append((call, action, args, plan))
+            question = None if confirmed else confirmation_question(action.name, args, plan, state)
+            if question:
+                session.unconfirmed = [Call(c.name, c.args) for c in calls if not c.declined]
+                return [ActionResult(call.name, args, "asked", question)]
         results, done = [], []
         for call, action, args, plan in prepared:
             try:
@@ -198,7 +262,7 @@ class Dialogue:
             session.undo = done
         elif any(r.name == "undo" for r in results):
             session.undo = []
-        return results
+        return results + declined
 
     def _apply(self, plan: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
         """Send each write; returns (path, previous value) for what changed, to undo or roll back."""

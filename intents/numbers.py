@@ -53,6 +53,8 @@ def _replace_words(words: list[str]) -> str:
 
 def words_to_digits(text: str) -> str:
     """``"set it to twenty one point five"`` -> ``"set it to 21.5"``; other words are left alone."""
+    text = re.sub(r"\s+and a half\b", " point five", text)
     text = re.sub(r"\ba couple(?: of)?\b", "2", text)
     text = re.sub(r"\ba few\b", "3", text)
-    return NUMBER_WORDS.sub(_replace, text)
+    text = NUMBER_WORDS.sub(_replace, text)
+    return re.sub(r"\b(\d+) point (\d+)\b", r"\1.\2", text)

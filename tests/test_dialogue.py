@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from intents.dialogue import NOT_UNDERSTOOD, OUT_OF_DOMAIN, UNSAFE, Dialogue
+from intents.dialogue import DECLINED, DISMISSED, NOT_UNDERSTOOD, OUT_OF_DOMAIN, UNSAFE, Dialogue
 from intents.vehicle import BusVehicle
 from vehicle_bus.sim.vehicle import control_over_bus
 
 HVAC = "Vehicle.Cabin.HVAC"
+AC, FAN = f"{HVAC}.IsAirConditioningActive", f"{HVAC}.Station.Row1.Driver.FanSpeed"
+SEAT, WIFE_SEAT = "Vehicle.Cabin.Seat.Row1.DriverSide.HeatingCooling", "Vehicle.Cabin.Seat.Row1.PassengerSide.HeatingCooling"
+WINDOW = "Vehicle.Cabin.Door.{}.Window.Position"
+REAR_TEMP = f"{HVAC}.Station.Row2.Driver.Temperature"
 DRIVER_TEMP, PASSENGER_TEMP = f"{HVAC}.Station.Row1.Driver.Temperature", f"{HVAC}.Station.Row1.Passenger.Temperature"
 MEDIA = "Vehicle.Cabin.Infotainment.Media"
 NAV = "Vehicle.Private.Carvoice.Navigation"
@@ -119,8 +123,8 @@ def test_not_this_one_moves_on(dialogue, car):
 
 
 def test_undo_restores_what_the_last_request_changed(dialogue, car):
-    dialogue.handle("volume to 80 and set the temperature to 25")
-    assert (car.state()[f"{MEDIA}.Volume"], car.state()[DRIVER_TEMP]) == (80, 25.0)
+    dialogue.handle("volume to 60 and set the temperature to 25")
+    assert (car.state()[f"{MEDIA}.Volume"], car.state()[DRIVER_TEMP]) == (60, 25.0)
     assert dialogue.handle("cancel that").reply == "Done, I've undone that."
     assert (car.state()[f"{MEDIA}.Volume"], car.state()[DRIVER_TEMP]) == (30, 21.0)
     assert dialogue.handle("undo").reply == "There is nothing to undo."
@@ -187,3 +191,49 @@ def test_turn_as_json_has_the_documented_shape(dialogue):
     assert data["actions"] == [{"name": "set_temperature", "args": {"value": 22.0, "unit": "celsius", "zone": "front"},
                                 "status": "applied", "result": "Temperature set to 22 degrees for the front."}]
     assert {"fast_ms", "vehicle_ms", "total_ms"} <= set(data["timings_ms"])
+
+
+@pytest.mark.parametrize("turns, expected, last_reply", [
+    (["don't open the windows"], {WINDOW.format("Row1.DriverSide"): 0, WINDOW.format("Row2.PassengerSide"): 0},
+     DECLINED),
+    (["I'm hot but don't turn on the AC"], {AC: False, DRIVER_TEMP: 20.0}, "Temperature set to 20 degrees"),
+    (["heat my seat", "I don't need the seat heating anymore"], {SEAT: 0}, "Seat heating off"),
+    (["turn on the AC and the fan", "turn off the fan and the AC"], {AC: False, FAN: 0}, "Air conditioning off."),
+    (["close the sunroof and open the window a bit"], {WINDOW.format("Row1.DriverSide"): 0}, OUT_OF_DOMAIN),
+    (["open up the windows"], {WINDOW.format("Row2.DriverSide"): 100}, "Opening the windows."),
+    (["increase the volume by 20"], {f"{MEDIA}.Volume": 50}, "Volume 50."),
+    (["turn the sound up"], {f"{MEDIA}.Volume": 40}, "Volume 40."),
+    (["lower the temperature to 18"], {DRIVER_TEMP: 18.0}, "18 degrees"),
+    (["raise the temperature to 24"], {DRIVER_TEMP: 24.0}, "24 degrees"),
+    (["set my seat heating to level 2"], {SEAT: 66}, "66 percent"),
+    (["open the rear passenger window"], {WINDOW.format("Row2.PassengerSide"): 100, WINDOW.format("Row1.PassengerSide"): 0},
+     "Opening the rear right window."),
+    (["set the temperature to 25", "put the temperature back to 21"], {DRIVER_TEMP: 21.0, REAR_TEMP: 21.0}, "21 degrees"),
+    (["turn on my seat heater", "and my wife's too"], {SEAT: 66, WIFE_SEAT: 66}, "for the passenger"),
+    (["set the driver side to 20", "a bit warmer", "same for the passenger"], {DRIVER_TEMP: 21.0, PASSENGER_TEMP: 21.0},
+     "21 degrees for the passenger"),
+    (["set the temperature to 22, no wait, 23"], {DRIVER_TEMP: 23.0}, "23 degrees"),
+    (["set the fan"], {FAN: 30}, "How strong should the fan be?"),
+    (["volume to 60", "set the temperature", "never mind"], {f"{MEDIA}.Volume": 60, DRIVER_TEMP: 21.0}, DISMISSED),
+    (["set the temperature", "72"], {DRIVER_TEMP: 22.0}, "72 degrees Fahrenheit"),
+    (["set the volume", "turn on the AC"], {AC: True, f"{MEDIA}.Volume": 30}, "Air conditioning on."),
+])
+def test_what_was_said_is_what_is_done(turns, expected, last_reply, dialogue, car):
+    """Negation, clause verbs, to/by, zones, follow-ups and questions: the car ends where the driver meant."""
+    for said in turns:
+        turn = dialogue.handle(said)
+    state = car.state()
+    assert {path: state[path] for path in expected} == expected, turn
+    assert last_reply in turn.reply
+
+
+def test_risky_requests_wait_for_a_yes(dialogue, car, vehicle, client):
+    control_over_bus(client, vehicle.vehicle_id, overrides={"Vehicle.Speed": 100.0})
+    asked = dialogue.handle("open all windows")
+    assert asked.reply == "Open all the windows at 100 kilometres per hour?" and asked.actions[0].status == "asked"
+    assert car.state()[WINDOW.format("Row2.DriverSide")] == 0
+    assert dialogue.handle("yes").actions[0].status == "applied"
+    assert car.state()[WINDOW.format("Row2.DriverSide")] == 100
+    assert dialogue.handle("turn the volume to 90").reply == "Turn the volume up from 30 to 90?"
+    assert dialogue.handle("no").reply == DISMISSED
+    assert car.state()[f"{MEDIA}.Volume"] == 30

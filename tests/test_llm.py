@@ -14,7 +14,7 @@ from intents.vehicle import BusVehicle
 @pytest.fixture
 def llm_dialogue(vehicle, client, llm):
     """A dialogue whose fast path matches nothing, so every sentence takes the LLM path."""
-    return Dialogue(BusVehicle(client, vehicle.vehicle_id).start(), FastPath(rules=()), llm)
+    return Dialogue(BusVehicle(client, vehicle.vehicle_id).start(), FastPath(enabled=False), llm)
 
 
 def test_grammar_names_every_callable_action_and_nothing_else():

@@ -1,0 +1,72 @@
+"""The fast path's templates: every catalogue example understood, every slot value valid, nothing keyword-spotted."""
+
+from __future__ import annotations
+
+import pytest
+
+from intents.catalogue import CATALOGUE, MissingArgument
+from intents.fastpath import Call, FastPath, compile_sentences, default_sentences
+from intents.templates import TemplateError
+
+EXAMPLES = [(name, said) for name, action in CATALOGUE.items() for said in action.examples]
+
+
+@pytest.fixture(scope="module")
+def fast_path() -> FastPath:
+    return FastPath()
+
+
+@pytest.mark.parametrize("name, said", EXAMPLES)
+def test_every_catalogue_example_is_understood_as_its_action(name, said, fast_path):
+    calls = fast_path.parse(said)
+    assert calls and calls[0].name == name, calls
+
+
+def test_every_slot_value_is_a_valid_argument_of_the_action_it_fills():
+    sentences = default_sentences()
+    for compiled in sentences.intents:
+        action = CATALOGUE[compiled.rule.target]
+        for arg_name, list_name in compiled.template.slots.values():
+            if list_name in ("number", "text"):
+                continue
+            for value in sentences.grammar.lists[list_name].values.values():
+                args = value if isinstance(value, dict) else {arg_name: value}
+                try:  # a Refusal (unknown choice, out of range) fails the test
+                    action.validate({**compiled.rule.args, **args})
+                except MissingArgument:
+                    pass
+
+
+@pytest.mark.parametrize("said", [
+    "close the sunroof and open the window a bit",   # an unknown part: nothing is guessed
+    "open the window unless it rains",
+    "maybe turn on the AC",
+    "if it gets cold turn on the heat",
+    "the fan and the volume",
+    "what do you think about the AC",
+])
+def test_a_sentence_with_words_no_template_accounts_for_is_left_to_the_llm(said, fast_path):
+    assert fast_path.parse(said) is None
+
+
+def test_each_clause_keeps_its_own_verb_and_negation(fast_path):
+    assert fast_path.parse("turn off the fan and the AC") == [Call("set_fan_speed", {"level": 0}),
+                                                               Call("set_air_conditioning", {"on": False})]
+    declined = fast_path.parse("I'm hot but don't turn on the AC")
+    assert [c.name for c in declined] == ["change_temperature", "set_air_conditioning"]
+    assert [c.declined for c in declined] == [False, True]
+
+
+def test_to_is_absolute_and_by_is_relative(fast_path):
+    assert fast_path.parse("raise the volume to 40") == [Call("set_volume", {"level": 40.0})]
+    assert fast_path.parse("raise the volume by 40") == [Call("change_volume", {"delta": 40.0})]
+    assert fast_path.parse("lower the temperature by two degrees") == [Call("change_temperature", {"delta": -2.0})]
+
+
+def test_a_broken_template_is_refused_with_its_place():
+    data = {"expansions": {}, "lists": {}, "intents": {"set_volume": ["volume {nowhere:level}"]}, "follow_ups": {}}
+    with pytest.raises(TemplateError, match=r"intents.set_volume: unknown slot list 'nowhere'"):
+        compile_sentences(data)
+    data["intents"] = {"fly_away": ["fly"]}
+    with pytest.raises(TemplateError, match="actions the catalogue does not have: fly_away"):
+        compile_sentences(data)
