@@ -40,6 +40,30 @@ DOMAIN_WORDS = {
 }
 ETA_WORDS = r"arriv\w*|eta|how long|how far|how much longer|get there|there yet|destination|minutes|distance|left"
 """Words one of which a sentence must contain for the LLM's reading of it as an action of that domain to stand."""
+TEMPERATURE_WORDS = r"temp\w*|degrees?|heat\w*|warm\w*|cool\w*|cold\w*|chill\w*|freez\w*|hot\w*|boiling|stuffy|" \
+                    r"sweat\w*|roasting|climate|thermostat|fahrenheit|celsius"
+ACTION_WORDS = {
+    "set_temperature": TEMPERATURE_WORDS, "change_temperature": TEMPERATURE_WORDS,
+    "set_fan_speed": r"fans?|blower|air|airflow|ventilation|breeze|blow\w*",
+    "change_fan_speed": r"fans?|blower|air|airflow|ventilation|breeze|blow\w*",
+    "set_air_conditioning": r"ac|air ?con\w*|air conditioning|air conditioner|cooling|climate",
+    "set_recirculation": r"recirc\w*|fresh air|outside air|fumes|smell\w*|exhaust",
+    "set_defroster": r"defrost\w*|demist\w*|defog\w*|fogg?\w*|mist\w*|steam\w*|ic\w+|frost\w*|windscreen|windshield|"
+                     r"rear window|back window",
+    "set_air_distribution": r"air|airflow|vents?|blow\w*",
+    "set_seat_heating": r"seats?",
+    "set_window": r"windows?",
+    "play_media": r"play\w*|put on|listen\w*|hear|music|songs?|tunes?|album|artist|band|radio|station",
+    "pause_media": r"pause|stop|hold|halt|silence",
+    "next_track": r"next|skip|another|change|different|else|song|track|station|tune",
+    "previous_track": r"previous|last|back|again|before|earlier",
+    "set_volume": r"volume|loud\w*|quiet\w*|soft\w*|sound|music|tunes|radio|audio",
+    "change_volume": r"volume|loud\w*|quiet\w*|soft\w*|sound|music|tunes|radio|audio|turn it|crank it|pump it",
+    "mute_media": r"mute|unmute|silence|quiet|sound",
+    "set_media_source": r"radio|fm|dab|usb|bluetooth|phone|stream\w*|spotify|internet|online|source|input|aux",
+    "cancel_navigation": r"cancel\w*|stop\w*|end|quit|clear|abort|navigation|route|guidance|directions|trip",
+}
+"""Per action, words one of which a sentence must contain for a model's reading of it as that action to stand."""
 
 
 class Refusal(Exception):
@@ -165,6 +189,8 @@ class Action:
     @property
     def vocabulary(self) -> str:
         """A regex of words that mark a sentence as plausibly asking for this action."""
+        if self.name in ACTION_WORDS:
+            return ACTION_WORDS[self.name]
         if self.name == "ask_eta":
             return ETA_WORDS
         if self.name in ("ask_cabin_temperature", "ask_outside_temperature"):

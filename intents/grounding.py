@@ -16,6 +16,7 @@ A reading that contradicts the words returns ``None``: nothing is applied.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -24,8 +25,16 @@ from intents.fastpath import RELATIVE, Call, FastPath
 from intents.text import normalize, with_digits
 
 HEDGES = re.compile(r"\b(?:not|no|never|nothing|nobody|without|if|unless|maybe|perhaps|might|whether|wonder|"
-                    r"should i|should we|would it|could it|in case|later|tomorrow|once we|when we|except|instead|"
-                    r"pretend|ignore|imagine|suppose)\b")
+                    r"should i|should we|would it|could it|in case|later|tomorrow|tonight|once|when|until|after|"
+                    r"before|in \w+ minutes?|except|instead|pretend|ignore|imagine|suppose|say|repeat|quote|spell)\b")
+"""Negation, conditions, hedges, later and quotes: never acted on from a model's reading."""
+NOT_A_COMMAND = re.compile(r"^(?:is|are|am|do|does|did|was|were|have|has|had|what|why|how|who|where|which|should|"
+                           r"shall|will|honey|darling|mom|dad)\b")
+"""Questions and talk to others: answered by questions of the catalogue, never turned into a command."""
+
+
+class Contradiction(Exception):
+    """The reading says the opposite of the words (up vs down, on vs off, heat vs cool)."""
 UP = r"up|louder|raise|increase|more|higher|boost|pump|crank|stronger|faster|max\w*"
 DOWN = r"down|quieter|lower|decrease|less|reduce|softer|quiet|weaker|slower|drop|min\w*|too loud|too strong"
 DIRECTION_WORDS = {
@@ -38,7 +47,8 @@ SWITCH_WORDS = (r"on|enable\w*|activate|start|use|want", r"off|disable\w*|deacti
 MUTE_WORDS = (r"mute|silence|quiet|shut up", r"unmute|sound (?:back )?on")
 WINDOW_WORDS = (r"open\w*|down|lower|crack", r"close|shut|up|raise")
 SEAT_WORDS = (r"heat\w*|warm\w*", r"cool\w*|ventilat\w*|chill\w*")
-PLACE_LISTS = {"zone": "climate_zone", "seat": "seat_place", "window": "window_place", "source": "source"}
+PLACE_LISTS = {"zone": "climate_zone", "seat": "seat_place", "window": "window_place", "source": "source",
+               "direction": "air_target"}
 AMOUNT_LISTS = {"set_fan_speed": "fan_amount", "set_seat_heating": "seat_level", "set_window": "window_amount",
                 "set_volume": "volume_amount"}
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
@@ -55,15 +65,20 @@ def polarity(pair: tuple[str, str], words: str) -> int:
 
 
 def ground(calls: list[Call], text: str, fast_path: FastPath) -> list[Call] | None:
-    """The calls with ungrounded arguments dropped, or ``None`` when the words contradict any of them."""
+    """The calls with ungrounded arguments dropped (defaults apply, or the driver is asked), or ``None`` when the
+    sentence is hedged or the words contradict any of them."""
     words = normalize(text)
     if HEDGES.search(words):
         return None
-    grounded = [_ground_call(call, words, with_digits(words), fast_path) for call in calls]
-    return None if any(call is None for call in grounded) else grounded
+    if NOT_A_COMMAND.search(words) and any(CATALOGUE[c.name].kind == "command" for c in calls):
+        return None
+    try:
+        return [_ground_call(call, words, with_digits(words), fast_path) for call in calls]
+    except Contradiction:
+        return None
 
 
-def _ground_call(call: Call, words: str, digits: str, fast_path: FastPath) -> Call | None:
+def _ground_call(call: Call, words: str, digits: str, fast_path: FastPath) -> Call:
     action = CATALOGUE[call.name]
     numbers = {float(n) for n in NUMBER.findall(digits)}
     args: dict[str, Any] = {}
@@ -71,12 +86,12 @@ def _ground_call(call: Call, words: str, digits: str, fast_path: FastPath) -> Ca
         arg = action.arg(name)
         if arg.type == "text":
             if not _names_said(value, words, fast_path):
-                return None
+                raise Contradiction(f"{value!r} was not said")
             args[name] = value
         elif name == "delta":
             sign = polarity(_direction_words(call.name), words)
             if sign == 0:
-                return None
+                raise Contradiction("no single direction said")
             magnitude = abs(value) if abs(value) in numbers else abs(arg.default)
             args[name] = sign * magnitude
         elif arg.type in ("number", "integer"):
@@ -85,10 +100,11 @@ def _ground_call(call: Call, words: str, digits: str, fast_path: FastPath) -> Ca
         elif arg.type == "boolean":
             pair = MUTE_WORDS if call.name == "mute_media" else SWITCH_WORDS
             if polarity(pair, words) != (1 if value else -1):
-                return None
+                raise Contradiction(f"{name}={value} against the words")
             args[name] = value
         elif arg.name in PLACE_LISTS:
-            if value == arg.default or fast_path.sentences.grammar.lists[PLACE_LISTS[arg.name]].find(words) == value:
+            named = fast_path.sentences.grammar.lists[PLACE_LISTS[arg.name]].find(words)
+            if value == arg.default or named == value or (isinstance(named, dict) and named.get(name) == value):
                 args[name] = value
         elif arg.name == "unit":
             if said(str(value), words):
@@ -100,16 +116,17 @@ def _ground_call(call: Call, words: str, digits: str, fast_path: FastPath) -> Ca
 
 def _grounded_amount(action: str, arg: Arg, value: float, words: str, numbers: set[float],
                      fast_path: FastPath) -> float | None:
-    """The value if it was said (as a number or a named amount) and its direction agrees, else ``None``."""
+    """The value if it was said (as a number or a named amount), else ``None``; :class:`Contradiction` when its
+    direction goes against the words."""
+    if action == "set_window" and polarity(WINDOW_WORDS, words) != (1 if value > 0 else -1):
+        raise Contradiction("open or close against the words")
+    if action == "set_seat_heating" and value != 0 and polarity(SEAT_WORDS, words) != (1 if value > 0 else -1):
+        raise Contradiction("heat or cool against the words")
+    if value == 0 and not said(SWITCH_WORDS[1] + "|" + WINDOW_WORDS[1] + r"|zero|0", words):
+        raise Contradiction("off, but no word says so")
     named = fast_path.sentences.grammar.lists.get(AMOUNT_LISTS.get(action, ""))
     if abs(value) not in numbers and value != 0 and not (named and named.find(words) == abs(value)):
-        return None
-    if action == "set_window" and polarity(WINDOW_WORDS, words) != (1 if value > 0 else -1):
-        return None
-    if action == "set_seat_heating" and value != 0 and polarity(SEAT_WORDS, words) != (1 if value > 0 else -1):
-        return None
-    if value == 0 and not said(SWITCH_WORDS[1] + "|" + WINDOW_WORDS[1] + r"|zero|0", words):
-        return None
+        return math.copysign(arg.default, value) if arg.default else None  # the default, in the direction said
     return value
 
 
