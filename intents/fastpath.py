@@ -45,6 +45,20 @@ UNSAFE = re.compile(r"\b(?:brakes?|airbags?|steering|accelerat\w*|speed up|go fa
 CLAUSE_SPLIT = re.compile(r"\s*\b(?:and then|and also|and|then|also|plus|but|after that)\b\s*")
 NEGATED = re.compile(r"^(?:please )?(?:do not|never|no need to|there is no need to|you do not (?:need|have) to|"
                      r"i do not want (?:you )?to|i do not need (?:you )?to)\s+(?P<rest>.+)$")
+KEPT = re.compile(r"^(?:(?:keep|leave) .+ (?:on|off|going|running|playing|alone|as it is|as they are|where it is|"
+                  r"where they are|the same|open|closed)|(?:do not|never) (?:touch|change|mess with) .+)$")
+"""A clause that asks for nothing to change ("... but keep the AC on"): fine beside a request, nothing alone."""
+EXCLUDED = re.compile(r"^(?:not|without|except) (?P<rest>.+)$")
+CONTRAST = re.compile(r"\s+(?=(?:not|without|except)\s)")
+JOINED_BEFORE_NOT = frozenset(
+    "do does did is am are was were be been being will would could can cannot should shall may might must need "
+    "have has had if it or so and but i you we he she they why how that this what whether just really still "
+    "mind want maybe sure yet also plus then soon there".split())
+"""Where "not"/"without" may start a clause of its own ("open the passenger window not mine") unless the word
+before it belongs with it ("I am not", "do not", "if not")."""
+"""A clause that narrows the one before ("heat my seat, not the passenger's")."""
+AMOUNT_WORDS = re.compile(r"\b(?:all the way|fully|completely|too|so|that|much|far|high|low|max\w*|full|half|"
+                          r"hot|cold|warm|loud|quiet|strong|fast|\d+)\b")
 CORRECTION = re.compile(r"\b(?:no wait|wait no|no no|i mean|or actually no|actually no|or actually|no actually|"
                         r"or rather|no sorry|sorry|never mind|nevermind|scratch that)\b")
 """A driver correcting themselves: only what follows the last of these counts."""
@@ -140,20 +154,34 @@ class FastPath:
         return self._parse(words, previous, answering)
 
     def _parse(self, words: str, previous: Call | None, answering: bool = False) -> list[Call] | None:
-        clauses = [c for c in CLAUSE_SPLIT.split(words) if c]
+        clauses = [c for part in CLAUSE_SPLIT.split(words) for c in _contrasts(part) if c]
         if len(clauses) == 1:  # "and set it to 19"
             words = clauses[0]
         elif len(clauses) > 1:
             calls: list[Call] = []
             for number, clause in enumerate(clauses):
                 last = next((c for c in reversed(calls) if not c.declined), previous)
+                if KEPT.match(clause) or (calls and self._narrows(clause, calls[-1])):
+                    continue
                 found = self._clause(clause, last) or (number and self._with_borrowed_verb(clause, clauses[number - 1], last))
                 if not found:
                     break
                 calls += found
             else:
-                return calls
+                if calls:
+                    return calls
         return self._clause(words, previous, answering)
+
+    def _narrows(self, clause: str, call: Call) -> bool:
+        """ "not the passenger's" after "heat my seat": an exclusion that leaves the call as it is. One that names
+        the call's own place or qualifies its amount ("not all the way") does not narrow: the clause is not
+        understood, and the sentence goes to the LLM path."""
+        excluded = EXCLUDED.match(clause)
+        if not excluded or call.declined or AMOUNT_WORDS.search(excluded["rest"]):
+            return False
+        lists = self.sentences.grammar.lists
+        named = {lists[name].find(excluded["rest"]) for name in ("place", "seat_place", "window_place", "climate_zone")}
+        return not named & {v for k, v in call.args.items() if k in PLACE_ARGS}
 
     def dialogue_act(self, text: str) -> str | None:
         """``dismiss`` ("never mind"), ``confirm`` ("yes") or ``deny`` ("no"), else ``None``."""
@@ -216,6 +244,17 @@ class FastPath:
                 return None
             return _resolved(kind, args, previous, answering)
         return None
+
+
+def _contrasts(clause: str) -> list[str]:
+    """The clause cut before each "not"/"without" that starts a contrast rather than a negated verb."""
+    parts: list[str] = []
+    for piece in CONTRAST.split(clause):
+        if parts and parts[-1].split()[-1] in JOINED_BEFORE_NOT:
+            parts[-1] += " " + piece
+        else:
+            parts.append(piece)
+    return parts
 
 
 def _completed(call: Call, previous: Call | None) -> Call:

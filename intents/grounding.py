@@ -92,7 +92,9 @@ def _ground_call(call: Call, words: str, digits: str, fast_path: FastPath) -> Ca
             sign = polarity(_direction_words(call.name), words)
             if sign == 0:
                 raise Contradiction("no single direction said")
-            magnitude = abs(value) if abs(value) in numbers else abs(arg.default)
+            if abs(value) not in numbers and numbers:
+                raise Contradiction(f"{name}={value} is not the number said")
+            magnitude = abs(value) if numbers else abs(arg.default)
             args[name] = sign * magnitude
         elif arg.type in ("number", "integer"):
             if (checked := _grounded_amount(call.name, arg, value, words, numbers, fast_path)) is not None:

@@ -11,10 +11,18 @@ CONTRACTIONS = {"what's": "what is", "it's": "it is", "i'm": "i am", "let's": "l
                 "can't": "cannot", "won't": "will not", "isn't": "is not", "where's": "where is", "there's": "there is"}
 POLITE_PREFIX = re.compile(
     r"^(?:(?:hey|hi|ok|okay) (?:car|carvoice|assistant)|hey|hi|okay|ok|so|um|uh|erm|er|hmm|well|actually|wait|"
-    r"oh|please|kindly|just|"
-    r"(?:could|can|would|will) you(?: please)?|i (?:want|need|would like) you to|i would like to|i want to|"
-    r"i wanna|go ahead and|could we|can we|let us|i need you to)\s+")
-POLITE_SUFFIX = re.compile(r"\s+(?:please|thanks|thank you|for me|right now|now|ok|okay)$")
+    r"oh|please|kindly|just|now|i think|"
+    r"(?:could|can|would|will)(?: not)? you(?: please)?|cannot you|i (?:want|need|would like) you to|"
+    r"i would like to|i want to|i wanna|i (?:want|would like|need|prefer) it(?= \w+er\b)|go ahead and|could we|can we|let us|i need you to|i would not mind|"
+    r"if you (?:could|can|would)(?: please)?|if (?:it is|that is) not too much (?:trouble|to ask))\s+")
+POLITE_SUFFIX = re.compile(r"\s+(?:please|thanks|thank you|for me|right now|now|ok|okay|instead|if possible|"
+                           r"if you (?:can|could|do not mind)|that would be (?:great|nice|lovely|good|awesome|perfect))$")
+GERUND_REQUEST = re.compile(r"^(?:would you mind|do you mind|how about|what about) (?P<verb>\w+)ing\b")
+"""'would you mind closing the windows': a request whose verb is a gerund."""
+REQUEST_VERBS = frozenset(
+    "open close turn switch set put play pause stop skip mute unmute raise lower increase decrease reduce heat cool "
+    "warm start take make navigate bring change adjust crack roll find get drive defrost demist resume cancel "
+    "show tell read keep".split())
 
 
 def normalize(text: str) -> str:
@@ -26,6 +34,7 @@ def normalize(text: str) -> str:
     for short, full in CONTRACTIONS.items():
         text = re.sub(rf"\b{re.escape(short)}\b", full, text)
     text = re.sub(r"n't\b", " not", text)
+    text = re.sub(r"'d\b", " would", text)
     text = re.sub(r"(?<=\w)'s\b", "", text)  # possessive: "my wife's seat" -> "my wife seat"
     text = re.sub(r"(?<=\d)\.(?=\d)", "<dot>", text)
     text = re.sub(r"[^\w\s'<>:-]|(?<!\w)'|'(?!\w)|(?<!\w)-|-(?!\w)", " ", text).replace("<dot>", ".")
@@ -33,9 +42,19 @@ def normalize(text: str) -> str:
     previous = None
     while previous != text:
         previous = text
+        text = GERUND_REQUEST.sub(_base_verb, text)
         text = POLITE_PREFIX.sub("", text)
         text = POLITE_SUFFIX.sub("", text)
     return text
+
+
+def _base_verb(gerund: re.Match) -> str:
+    """ "closing" -> "close", "stopping" -> "stop", "turning" -> "turn"; unknown verbs stay as they were."""
+    stem = gerund["verb"]
+    for verb in (stem, stem + "e", stem[:-1]):
+        if verb in REQUEST_VERBS:
+            return verb
+    return gerund[0]
 
 
 def with_digits(text: str) -> str:
