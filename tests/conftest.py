@@ -50,13 +50,15 @@ def shared_ecu_data() -> tuple[Gazetteer, MediaLibrary]:
 
 @pytest.fixture
 def make_vehicle(shared_ecu_data, tmp_path: Path):
-    """Start simulated vehicles (frozen time, state in tmp_path); all are stopped after the test."""
+    """Start simulated vehicles (frozen time unless ``time_scale`` is given, state in tmp_path); all are
+    stopped after the test."""
     started: list[SimulatedVehicle] = []
 
-    def make(settings: BusSettings, vehicle_id: str | None = None, state_file: Path | None = None) -> SimulatedVehicle:
+    def make(settings: BusSettings, vehicle_id: str | None = None, state_file: Path | None = None,
+             time_scale: float = 0, tick_s: float = 1.0) -> SimulatedVehicle:
         vehicle_id = vehicle_id or f"car-{uuid.uuid4().hex[:8]}"
         vehicle = SimulatedVehicle(vehicle_id, settings, default_ecus(*shared_ecu_data),
-                                   state_file or tmp_path / f"{vehicle_id}.json", time_scale=0)
+                                   state_file or tmp_path / f"{vehicle_id}.json", time_scale=time_scale, tick_s=tick_s)
         started.append(vehicle.start())
         return vehicle
 

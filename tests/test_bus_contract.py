@@ -27,6 +27,8 @@ SPECIAL_VALUES = {
     "Vehicle.Cabin.Infotainment.Navigation.DestinationSet.Latitude": (48.4, 48.4),
     "Vehicle.Cabin.Infotainment.Navigation.DestinationSet.Longitude": (11.9, 11.9),
     "Vehicle.Private.Carvoice.Navigation.DestinationName": ("Augsburg", "Augsburg, DE"),
+    "Vehicle.Private.Carvoice.Navigation.SavedPlaces": ('{"home": "Augsburg"}', '{"home": "Augsburg"}'),
+    "Vehicle.Private.Carvoice.Navigation.Lookup": ("poi:pharmacy", "poi:pharmacy"),
 }
 ACTUATORS = [s for s in SIGNALS.values() if s.is_actuator]
 SENSORS = [s for s in SIGNALS.values() if not s.is_actuator]

@@ -119,7 +119,10 @@ class EmbeddedBroker:
 
 
 class MosquittoBroker:
-    """A Mosquitto process on a loopback port; ``extra_config`` lines are appended to its config."""
+    """A Mosquitto process on a loopback port; ``extra_config`` lines are appended to its config.
+
+    Its config and log live in a temporary folder from start to stop.
+    """
 
     def __init__(self, port: int | None = None, host: str = "127.0.0.1", extra_config: str = "",
                  listener_options: str = "allow_anonymous true"):
@@ -129,7 +132,7 @@ class MosquittoBroker:
         # (certificates, password files); a broker started by this helper runs as its caller.
         run_as = f"user {getpass.getuser()}\n"
         self._config = f"{run_as}listener {self.port} {host}\n{listener_options}\n{extra_config}\n"
-        self._workdir = Path(tempfile.mkdtemp(prefix="carvoice-mosquitto-"))
+        self._workdir: Path | None = None
         self._process: subprocess.Popen | None = None
 
     @property
@@ -151,14 +154,16 @@ class MosquittoBroker:
         return f"mqtt://{self.host}:{self.port}"
 
     def start(self, timeout_s: float = 10.0) -> MosquittoBroker:
+        self._workdir = Path(tempfile.mkdtemp(prefix="carvoice-mosquitto-"))
         config_file = self._workdir / "mosquitto.conf"
         config_file.write_text(self._config)
-        log_file = (self._workdir / "mosquitto.log").open("ab")
-        self._process = subprocess.Popen([self.executable(), "-c", str(config_file)], stdout=log_file,
-                                         stderr=subprocess.STDOUT, cwd=self._workdir)
+        with (self._workdir / "mosquitto.log").open("ab") as log_file:
+            self._process = subprocess.Popen([self.executable(), "-c", str(config_file)], stdout=log_file,
+                                             stderr=subprocess.STDOUT, cwd=self._workdir)
         if not wait_for_port(self.host, self.port, timeout_s) or self._process.poll() is not None:
+            why = self.log_tail()
             self.stop()
-            raise BrokerStartError(f"mosquitto did not start on port {self.port}: {self.log_tail()}")
+            raise BrokerStartError(f"mosquitto did not start on port {self.port}: {why}")
         return self
 
     def stop(self) -> None:
@@ -170,14 +175,20 @@ class MosquittoBroker:
                 self._process.kill()
                 self._process.wait()
         self._process = None
+        if self._workdir:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
 
     def restart(self) -> None:
         self.stop()
         self.start()
 
     def log_tail(self, lines: int = 20) -> str:
-        log_path = self._workdir / "mosquitto.log"
-        return "\n".join(log_path.read_text(errors="replace").splitlines()[-lines:]) if log_path.exists() else ""
+        """The end of the running broker's log ("" once stopped)."""
+        log_path = self._workdir / "mosquitto.log" if self._workdir else None
+        if not log_path or not log_path.exists():
+            return ""
+        return "\n".join(log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def __enter__(self) -> MosquittoBroker:
         return self.start()

@@ -3,21 +3,28 @@
 QoS 1 throughout. The connection is kept up by paho's network thread: after a broker restart
 it reconnects, re-subscribes every filter and re-sends set requests still waiting for their
 ack (the vehicle applies a request id once, so a re-send cannot apply twice).
+
+Each set request carries a deadline (and, over MQTT 5, a message expiry interval): the vehicle
+refuses it after that, and once its caller was told it failed it is never sent again, not even
+from paho's queue of messages waiting for a connection.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
 
 from vehicle_bus.protocol import (Ack, ControlRequest, ProtocolError, SetRequest, SignalValue, VehicleStatus, ack_topic,
                                   control_topic, path_of, set_topic, status_topic, value_topic)
@@ -25,6 +32,8 @@ from vehicle_bus.settings import BusSettings
 
 log = logging.getLogger(__name__)
 
+ACK_TRAVEL_S = 0.5
+"""How much longer than a request's deadline its ack is waited for: an ack sent just in time is on its way."""
 
 
 @dataclass(frozen=True)
@@ -57,14 +66,15 @@ class SetRejected(BusError):
 
 
 class AckTimeout(BusError):
-    """No answer to a set request in time; the request may or may not have been applied."""
+    """No answer to a set request in time. The vehicle refuses the request from its deadline on, and it is
+    not sent again; it was applied only if the vehicle got it in time and its ack was lost."""
 
-    def __init__(self, vehicle_id: str, path: str, timeout_s: float):
+    def __init__(self, vehicle_id: str, path: str, timeout_s: float, request_id: str):
         super().__init__(
             f"{vehicle_id}: no answer to setting {path} within {timeout_s:g} s; "
             f"is vehicle {vehicle_id!r} running and connected to the broker?"
         )
-        self.vehicle_id, self.path, self.timeout_s = vehicle_id, path, timeout_s
+        self.vehicle_id, self.path, self.timeout_s, self.request_id = vehicle_id, path, timeout_s, request_id
 
 
 class SignalUnavailable(BusError):
@@ -74,7 +84,7 @@ class SignalUnavailable(BusError):
 @dataclass
 class _PendingSet:
     topic: str
-    payload: bytes
+    request: SetRequest
     answered: threading.Event = field(default_factory=threading.Event)
     ack: Ack | None = None
 
@@ -162,13 +172,18 @@ class BusClient:
             log.warning("broker refused the connection: %s", reason_code)
             return
         self._refused = None
+        # paho re-sends its queued messages after this callback: keep those still wanted
+        for message in self._mqtt.drop_out_messages():
+            if not _expired_request(message):
+                self._mqtt.publish(message.topic, message.payload, qos=message.qos, retain=message.retain,
+                                   properties=message.properties)
         with self._lock:
             filters = list(self._handlers)
             pending = list(self._pending.values())
         for topic_filter in filters:
             self._mqtt.subscribe(topic_filter, qos=1)
         for request in pending:
-            self._mqtt.publish(request.topic, request.payload, qos=1)
+            self._send(request)
         for hook in self._on_connect_hooks:
             hook()
         self._connected.set()
@@ -239,19 +254,22 @@ class BusClient:
     def set(self, vehicle_id: str, path: str, value: Any, timeout_s: float | None = None) -> Ack:
         """Ask the vehicle to set an actuator and wait for its ack.
 
-        Returns the ack (``ack.value`` is the value as applied); raises :class:`SetRejected` with the
-        vehicle's reason, or :class:`AckTimeout` when no answer came in time.
+        The request's deadline is ``timeout_s`` from now. Returns the ack (``ack.value`` is the value as
+        applied); raises :class:`SetRejected` with the vehicle's reason, or :class:`AckTimeout` when no
+        answer came in time.
         """
         timeout_s = timeout_s or self.settings.ack_timeout_s
         self._ensure_ack_subscription(vehicle_id)
         request_id = uuid.uuid4().hex
-        request = _PendingSet(set_topic(vehicle_id, path), SetRequest(value=value, request_id=request_id).encode())
+        deadline = datetime.now(UTC) + timedelta(seconds=timeout_s)
+        request = _PendingSet(set_topic(vehicle_id, path),
+                              SetRequest(value=value, request_id=request_id, deadline=deadline))
         with self._lock:
             self._pending[request_id] = request
         try:
-            self.publish(request.topic, request.payload)
-            if not request.answered.wait(timeout_s):
-                raise AckTimeout(vehicle_id, path, timeout_s)
+            self._send(request)
+            if not request.answered.wait(timeout_s + ACK_TRAVEL_S):
+                raise AckTimeout(vehicle_id, path, timeout_s, request_id)
         finally:
             with self._lock:
                 self._pending.pop(request_id, None)
@@ -259,6 +277,17 @@ class BusClient:
         if ack.status == "rejected":
             raise SetRejected(vehicle_id, path, value, ack.reason or "no reason given")
         return ack
+
+    def _send(self, pending: _PendingSet) -> None:
+        """Publish a set request, unless its deadline has passed; over MQTT 5 it expires then."""
+        remaining_s = (pending.request.deadline - datetime.now(UTC)).total_seconds()
+        if remaining_s <= 0:
+            return
+        properties = None
+        if self._protocol == mqtt.MQTTv5:
+            properties = mqtt.Properties(PacketTypes.PUBLISH)
+            properties.MessageExpiryInterval = math.ceil(remaining_s)
+        self.publish(pending.topic, pending.request.encode(), properties=properties)
 
     def exchange(self, topic: str, payload: bytes | str, answer_topic: str, timeout_s: float | None = None) -> bytes:
         """Publish ``payload`` and return the first message that then arrives on ``answer_topic``."""
@@ -301,7 +330,7 @@ class BusClient:
         with self._lock:
             pending = [p for p in self._pending.values() if p.topic.startswith(prefix) and not p.answered.is_set()]
         for request in pending if online else ():
-            self.publish(request.topic, request.payload)
+            self._send(request)
 
     def _handle_ack(self, message: BusMessage) -> None:
         try:
@@ -359,3 +388,13 @@ class BusClient:
         finally:
             unsubscribe()
         return dict(values)
+
+
+def _expired_request(message: mqtt.MQTTMessage) -> bool:
+    """Whether a queued message is a set request past its deadline (its caller has been told it failed)."""
+    if not message.topic.endswith("/set"):
+        return False
+    try:
+        return SetRequest.decode(message.payload).expired()
+    except ProtocolError:
+        return False

@@ -1,7 +1,8 @@
 """The MQTT topic contract between the vehicle and its clients (public API).
 
 * ``vehicle/<id>/vss/<VSS.Path>``: current value, retained, ``{"value": ..., "ts": "<ISO 8601>"}``
-* ``vehicle/<id>/vss/<VSS.Path>/set``: set request, ``{"value": ..., "request_id": "<id>"}``
+* ``vehicle/<id>/vss/<VSS.Path>/set``: set request, ``{"value": ..., "request_id": "<id>", "deadline": "<ISO 8601>"}``;
+  the deadline is optional, a request arriving after it is refused; a request id is answered once per signal
 * ``vehicle/<id>/vss/<VSS.Path>/ack``: exactly one answer per request,
   ``{"request_id", "status": "applied"|"rejected", "value", "reason"}``
 * ``vehicle/<id>/status``: ``{"state": "online"|"offline", "ts"}``, retained (last will: offline)
@@ -10,6 +11,9 @@
 
 Over MQTT 5 a set request may also carry a response topic and correlation data; the ack is then
 published there as well.
+
+Payloads are at most ``MAX_PAYLOAD_BYTES``, nested at most ``MAX_NESTING`` levels, with integers of at
+most ``MAX_INTEGER_DIGITS`` digits; others are rejected with that reason.
 """
 
 from __future__ import annotations
@@ -19,9 +23,14 @@ import re
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
-_VEHICLE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_VEHICLE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MAX_PAYLOAD_BYTES = 64 * 1024
+MAX_NESTING = 32
+MAX_INTEGER_DIGITS = 1000  # far below Python's own limit on parsing integers (4300 digits)
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_A_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
 
 
 class ProtocolError(ValueError):
@@ -30,7 +39,7 @@ class ProtocolError(ValueError):
 
 def check_vehicle_id(vehicle_id: str) -> str:
     """Vehicle ids are one topic level: letters, digits, '-' and '_' only."""
-    if not _VEHICLE_ID.match(vehicle_id):
+    if not _VEHICLE_ID.fullmatch(vehicle_id):
         raise ProtocolError(f"vehicle id {vehicle_id!r} must be 1-64 letters, digits, '-' or '_'")
     return vehicle_id
 
@@ -72,6 +81,36 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _parse_payload(payload: bytes | str) -> Any:
+    """The JSON in a payload, within the limits on size, nesting and digits; raises :class:`ProtocolError`."""
+    if isinstance(payload, str):
+        payload = payload.encode()
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise ProtocolError(f"payload is {len(payload)} bytes, at most {MAX_PAYLOAD_BYTES} bytes are accepted")
+    if _nesting(payload) > MAX_NESTING:
+        raise ProtocolError(f"payload is nested more than {MAX_NESTING} levels deep")
+    try:
+        return json.loads(payload, parse_int=_integer)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProtocolError(f"payload is not valid JSON ({exc})") from None
+
+
+def _nesting(payload: bytes) -> int:
+    """How deep the arrays and objects in a JSON text nest (brackets inside strings do not count)."""
+    depth = deepest = 0
+    for bracket in _JSON_STRING.sub(b"", payload).translate(None, _NOT_A_BRACKET):
+        depth += 1 if bracket in b"[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _integer(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise ProtocolError(f"payload has a number of {len(digits.lstrip('-'))} digits "
+                            f"(at most {MAX_INTEGER_DIGITS})")
+    return int(digits)
+
+
 class _Message(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -81,10 +120,7 @@ class _Message(BaseModel):
     @classmethod
     def decode(cls, payload: bytes | str):
         """Parse a payload, raising :class:`ProtocolError` with a readable reason."""
-        try:
-            data = json.loads(payload)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ProtocolError(f"payload is not valid JSON ({exc})") from None
+        data = _parse_payload(payload)
         if not isinstance(data, dict):
             raise ProtocolError(f"payload must be a JSON object, got {type(data).__name__}")
         try:
@@ -106,6 +142,11 @@ class SetRequest(_Message):
 
     value: Any
     request_id: str
+    deadline: AwareDatetime | None = None
+    """The vehicle refuses the request when it arrives later than this (none: no deadline, as older clients send)."""
+
+    def expired(self) -> bool:
+        return self.deadline is not None and self.deadline <= datetime.now(UTC)
 
 
 class Ack(_Message):
@@ -144,8 +185,8 @@ class ControlRequest(_Message):
 def request_id_of(payload: bytes) -> str | None:
     """Best-effort request id from a payload that failed validation, so the rejection can be matched."""
     try:
-        data = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        data = _parse_payload(payload)
+    except ProtocolError:
         return None
     request_id = data.get("request_id") if isinstance(data, dict) else None
     return request_id if isinstance(request_id, str) else None

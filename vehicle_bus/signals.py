@@ -14,6 +14,7 @@ the steering-wheel push-to-talk button).
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -89,24 +90,20 @@ class Signal:
             return value
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise SignalValueError(f"{self.path} expects a number, got {_show(value)}")
-        if not math.isfinite(value):
+        if isinstance(value, float) and not math.isfinite(value):
             raise SignalValueError(f"{self.path} expects a finite number, got {value!r}")
-        if self.datatype in _INTEGER_BOUNDS:
-            if value != int(value):
-                raise SignalValueError(f"{self.path} expects a whole number ({self.datatype}), got {value!r}")
-            value = int(value)
-        else:
-            value = float(value)
+        if self.datatype in _INTEGER_BOUNDS and value != int(value):
+            raise SignalValueError(f"{self.path} expects a whole number ({self.datatype}), got {value!r}")
         low, high = self.bounds
-        if not low <= value <= high:
+        if not low <= value <= high:  # exact for integers of any size, before converting them
             unit = f" {self.unit}" if self.unit else ""
             raise SignalValueError(f"{self.path} must be between {_num(low)} and {_num(high)}{unit}, got {_num(value)}")
-        return value
+        return int(value) if self.datatype in _INTEGER_BOUNDS else float(value)
 
     @property
     def bounds(self) -> tuple[float, float]:
         """The accepted numeric range: the signal's own limits, else its datatype's."""
-        type_low, type_high = _INTEGER_BOUNDS.get(self.datatype, (-math.inf, math.inf))
+        type_low, type_high = _INTEGER_BOUNDS.get(self.datatype, (-sys.float_info.max, sys.float_info.max))
         return (self.min if self.min is not None else type_low, self.max if self.max is not None else type_high)
 
     def range_text(self) -> str:
@@ -118,12 +115,20 @@ class Signal:
         return f"{_num(self.min)}..{_num(self.max)}{note}"
 
 
+def _too_big_for_float(value: Any) -> bool:
+    return isinstance(value, int) and abs(value) > sys.float_info.max
+
+
 def _num(value: float | None) -> str:
-    return "" if value is None else f"{value:g}"
+    if value is None:
+        return ""
+    if _too_big_for_float(value):  # no float format, and too long to print
+        return f"a number of about {round(abs(value).bit_length() * math.log10(2))} digits"
+    return f"{value:g}"
 
 
 def _show(value: Any) -> str:
-    text = repr(value)
+    text = _num(value) if _too_big_for_float(value) else repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
@@ -179,6 +184,8 @@ def _rows() -> list[Signal]:
         Signal(f"{media}.SelectedURI", "string", A, "",
                "What to play: a media: URI from the library, or search:<words>"),
         Signal(f"{ext}Media.IsMuted", "boolean", A, False, "Media muted (extension: VSS has no media mute)"),
+        Signal(f"{ext}Media.UnmuteIn", "uint32", A, 0, "Mute for this long, then unmute by itself; 0 = no "
+               "timer (extension)", "s", 0, 86_400),
         Signal(f"{nav}.DestinationSet.Latitude", "double", A, 0.0, "Destination latitude, WGS 84", "degrees",
                -90.0, 90.0),
         Signal(f"{nav}.DestinationSet.Longitude", "double", A, 0.0, "Destination longitude, WGS 84", "degrees",
@@ -195,6 +202,15 @@ def _rows() -> list[Signal]:
         Signal(f"{ext}Navigation.TimeToDestination", "uint32", S, 0, "Estimated time to arrival (extension)", "s"),
         Signal(f"{ext}Navigation.TrafficLevel", "string", S, "LIGHT", "Traffic on the route (extension)",
                allowed=("LIGHT", "MODERATE", "HEAVY")),
+        Signal(f"{ext}Navigation.SavedPlaces", "string", A, "{}",
+               'Saved places as a JSON object {"home": "<place or lat, lon>"}; usable as destinations (extension)'),
+        Signal(f"{ext}Navigation.Lookup", "string", A, "",
+               "Place to look up without starting guidance: a place, poi:<category> or a saved place (extension)"),
+        Signal(f"{ext}Navigation.LookupName", "string", S, "", "The place last looked up (extension)"),
+        Signal(f"{ext}Navigation.LookupDistance", "float", S, 0.0, "Road distance to the place looked up (extension)",
+               "km", 0.0, None),
+        Signal(f"{ext}Navigation.LookupTime", "uint32", S, 0, "Driving time to the place looked up, in today's "
+               "traffic (extension)", "s"),
         Signal("Vehicle.CurrentLocation.Latitude", "double", S, 48.137154, "Current latitude, WGS 84", "degrees",
                -90.0, 90.0),
         Signal("Vehicle.CurrentLocation.Longitude", "double", S, 11.576124, "Current longitude, WGS 84", "degrees",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ log = logging.getLogger(__name__)
 
 
 class StateStore:
-    """Reads and atomically writes ``<vehicle id>.json``.
+    """Reads and atomically, durably writes ``<vehicle id>.json``.
 
     A file that cannot be read is moved aside (``.corrupt``) and the car starts from defaults;
     single values that no longer fit the signal table fall back to their defaults, with a warning.
@@ -49,7 +50,18 @@ class StateStore:
         return state
 
     def save(self, state: dict[str, Any]) -> None:
+        """Write a temporary file of its own in the same folder, flush it to disk, rename it over the file.
+
+        Raises :class:`OSError` (the saved file unchanged, no temporary file left) when that fails.
+        """
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(state, indent=1, sort_keys=True))
-        os.replace(temporary, self.path)
+        fd, temporary = tempfile.mkstemp(prefix=f".{self.path.stem}-", suffix=".tmp", dir=self.path.parent)
+        try:
+            with open(fd, "w") as file:
+                json.dump(state, file, indent=1, sort_keys=True)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, self.path)
+        except BaseException:
+            os.unlink(temporary)
+            raise

@@ -1,9 +1,11 @@
 """A simulated vehicle on the bus: validates set requests, lets its ECUs apply them, publishes state.
 
 Every set request gets exactly one ack. Requests are checked against the signal table (known path,
-actuator, type, range) before an ECU sees them; an ECU may still refuse. A request id that was
-already answered is answered again with the same ack and not applied twice, so clients may re-send
-after a reconnect. State is persisted after every change and republished (retained) on every
+actuator, type, range) before an ECU sees them; an ECU may still refuse; a request that arrives after
+its deadline is refused. A request id that was already answered for a signal is answered again with
+the same ack and not applied twice, so clients may re-send after a reconnect (the last
+``ANSWERED_REQUESTS_KEPT`` answers are remembered). Every change is saved before it is published and
+acked: a change that cannot be saved is refused. State is republished (retained) on every
 (re)connection to the broker.
 """
 
@@ -56,7 +58,7 @@ class SimulatedVehicle:
         self.time_scale, self.tick_s = time_scale, tick_s
         self._lock = threading.RLock()
         self.faults = Faults()
-        self._answered: OrderedDict[str, Ack] = OrderedDict()
+        self._answered: OrderedDict[tuple[str, str], Ack] = OrderedDict()
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
         offline = VehicleStatus(state="offline", ts=now_iso()).encode()
@@ -81,7 +83,6 @@ class SimulatedVehicle:
         self.client.publish(status_topic(self.vehicle_id), VehicleStatus(state="offline", ts=now_iso()).encode(),
                             retain=True)
         self.client.close()
-        self._save()
 
     def __enter__(self) -> SimulatedVehicle:
         return self.start()
@@ -99,11 +100,6 @@ class SimulatedVehicle:
     def _publish_value(self, path: str, value: Any) -> None:
         payload = SignalValue(value=value, ts=now_iso()).encode()
         self.client.publish(value_topic(self.vehicle_id, path), payload, retain=True)
-
-    def _save(self) -> None:
-        if self.store:
-            with self._lock:
-                self.store.save(self.state)
 
     # -- requests ----------------------------------------------------------------------------
     def apply(self, path: str, value: Any) -> Any:
@@ -125,12 +121,18 @@ class SimulatedVehicle:
         return changes[path]
 
     def _commit(self, changes: Changes) -> None:
+        """Save, then publish, the values that changed; raises :class:`Rejected`, changing nothing, if saving fails."""
         changed = {path: value for path, value in changes.items() if self.state.get(path) != value}
+        if not changed:
+            return
+        if self.store:
+            try:
+                self.store.save(self.state | changed)
+            except OSError as exc:
+                raise Rejected(f"the vehicle could not save its state ({exc}); nothing was changed") from None
         self.state.update(changed)
         for path, value in changed.items():
             self._publish_value(path, value)
-        if changed:
-            self._save()
 
     def _handle_set(self, message: BusMessage) -> None:
         path = path_of(message.topic)
@@ -143,22 +145,37 @@ class SimulatedVehicle:
         if self.faults.silent:
             log.info("%s: silent (fault): %s = %r not answered", self.vehicle_id, path, request.value)
             return
+        key = (path, request.request_id)
         with self._lock:
-            previous = self._answered.get(request.request_id)
-            if previous is None and path in self.faults.reject:
-                ack = Ack(request_id=request.request_id, status="rejected", reason=self.faults.reject[path])
-            elif previous is None:
-                try:
-                    applied = self.apply(path, request.value)
-                    ack = Ack(request_id=request.request_id, status="applied", value=applied)
-                    log.info("%s: %s = %r", self.vehicle_id, path, applied)
-                except Rejected as exc:
-                    ack = Ack(request_id=request.request_id, status="rejected", reason=exc.reason)
-                    log.info("%s: rejected %s = %r: %s", self.vehicle_id, path, request.value, exc.reason)
-                self._answered[request.request_id] = ack
+            ack = self._answered.get(key)
+            if ack is None:
+                ack = self._carry_out(path, request)
+                self._answered[key] = ack
                 while len(self._answered) > ANSWERED_REQUESTS_KEPT:
                     self._answered.popitem(last=False)
-        self._answer(message, path, previous or ack)
+            else:
+                self._answered.move_to_end(key)
+        self._answer(message, path, ack)
+
+    def _carry_out(self, path: str, request: SetRequest) -> Ack:
+        """Apply a request seen for the first time; the ack says what was applied or why not."""
+        if request.expired():
+            reason = f"the request expired at {request.deadline.isoformat()} before the vehicle got it; not applied"
+        elif path in self.faults.reject:
+            reason = self.faults.reject[path]
+        else:
+            try:
+                applied = self.apply(path, request.value)
+            except Rejected as exc:
+                reason = exc.reason
+            except Exception as exc:  # a bug in an ECU: the request is still answered
+                log.exception("%s: applying %s = %r failed", self.vehicle_id, path, request.value)
+                reason = f"the vehicle failed to carry out the request ({type(exc).__name__}: {exc})"
+            else:
+                log.info("%s: %s = %r", self.vehicle_id, path, applied)
+                return Ack(request_id=request.request_id, status="applied", value=applied)
+        log.info("%s: rejected %s = %r: %s", self.vehicle_id, path, request.value, reason)
+        return Ack(request_id=request.request_id, status="rejected", reason=reason)
 
     def _answer(self, message: BusMessage, path: str, ack: Ack) -> None:
         payload = ack.encode()
@@ -185,7 +202,10 @@ class SimulatedVehicle:
 
     def _run_clock(self) -> None:
         while not self._stop.wait(self.tick_s):
-            self.advance(self.tick_s * self.time_scale)
+            try:
+                self.advance(self.tick_s * self.time_scale)
+            except Rejected as exc:
+                log.warning("%s: simulated time stands still: %s", self.vehicle_id, exc.reason)
 
     def _handle_control(self, message: BusMessage) -> None:
         reply_topic = f"{control_topic(self.vehicle_id)}/ack"
@@ -197,11 +217,14 @@ class SimulatedVehicle:
         except (ProtocolError, UnknownSignalError, SignalValueError) as exc:
             ack = Ack(request_id=request_id_of(message.payload), status="rejected", reason=str(exc))
         else:
-            with self._lock:
-                self._commit(overrides)
-                self.faults = request.faults or self.faults
-            self.advance(request.advance_s)
-            ack = Ack(request_id=request.request_id, status="applied", value=request.advance_s)
+            try:
+                with self._lock:
+                    self._commit(overrides)
+                    self.faults = request.faults or self.faults
+                self.advance(request.advance_s)
+                ack = Ack(request_id=request.request_id, status="applied", value=request.advance_s)
+            except Rejected as exc:
+                ack = Ack(request_id=request.request_id, status="rejected", reason=exc.reason)
         self.client.publish(reply_topic, ack.encode())
 
 
