@@ -6,9 +6,10 @@ import os
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from assistant.live import LiveSettings
+from intents.catalogue import SAVED_NAME
 from intents.llm import LlmSettings
 from vehicle_bus.protocol import validation_problems
 from vehicle_bus.settings import BusSettings
@@ -81,6 +82,26 @@ class FleetSettings(BaseModel):
                                                                            "key; documents must be signed by one")
 
 
+class NavigationSettings(BaseModel):
+    """Navigation: places the driver can name as destinations ("take me home")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    places: dict[str, str] = Field(
+        default_factory=dict, description="saved places, name -> town or 'lat, lon' (home: Augsburg); written to "
+                                          "the car's saved places at start and on each fleet update")
+
+    @field_validator("places")
+    @classmethod
+    def _names_the_car_accepts(cls, places: dict[str, str]) -> dict[str, str]:
+        for name, place in places.items():
+            if not SAVED_NAME.fullmatch(name):
+                raise ValueError(f"a place name is 1 to 40 lower-case letters, digits or spaces, not {name!r}")
+            if not place.strip():
+                raise ValueError(f"place {name!r} needs a town or 'lat, lon'")
+        return places
+
+
 class HardwareSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -96,6 +117,7 @@ class CarvoiceConfig(BaseModel):
     models: ModelSettings = Field(default_factory=ModelSettings)
     llm: LlmSettings = Field(default_factory=LlmSettings)
     dialogue: DialogueSettings = Field(default_factory=DialogueSettings)
+    navigation: NavigationSettings = Field(default_factory=NavigationSettings)
     speech: SpeechSettings = Field(default_factory=SpeechSettings)
     live: LiveSettings = Field(default_factory=LiveSettings)
     hardware: HardwareSettings = Field(default_factory=HardwareSettings)

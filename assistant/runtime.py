@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import tempfile
 import threading
@@ -19,6 +20,7 @@ from assistant.speech import Recognizer, Synthesizer
 from assistant.vad import SileroVad
 from hardware.probe import pick, probe
 from hardware.profile import HardwareProfile, load_profile
+from intents.catalogue import SAVED_PLACES
 from intents.dialogue import Dialogue
 from intents.fastpath import Call
 from intents.llm import LlmIntentModel, LlmSettings
@@ -130,7 +132,16 @@ def build_voice(config: CarvoiceConfig, dialogue: Dialogue, vehicle: BusVehicle)
 def build_dialogue(config: CarvoiceConfig, vehicle: BusVehicle) -> Dialogue:
     profile = hardware_profile(config.hardware.profile)
     llm = LazyLlm(Registry(config.models.store_dir), config.llm, profile) if config.llm.enabled else None
+    save_places(vehicle, config.navigation.places)
     return Dialogue(vehicle, llm=llm, idle_timeout_s=config.dialogue.idle_timeout_s)
+
+
+def save_places(vehicle: BusVehicle, places: dict[str, str]) -> None:
+    """The configured places added to the car's saved places (a configured name replaces the car's)."""
+    if not places:
+        return
+    saved = json.loads(vehicle.state()[SAVED_PLACES])
+    vehicle.set(SAVED_PLACES, json.dumps(saved | places, sort_keys=True))
 
 
 def build_live(config: CarvoiceConfig, voice: VoicePipeline, vehicle: BusVehicle, audio_in: AudioInput,

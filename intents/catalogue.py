@@ -10,6 +10,7 @@ the reply from what the vehicle acknowledged (:meth:`Action.reply`).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +21,12 @@ from vehicle_bus.signals import SIGNALS
 HVAC = "Vehicle.Cabin.HVAC"
 MEDIA = "Vehicle.Cabin.Infotainment.Media"
 NAV = "Vehicle.Private.Carvoice.Navigation"
+NAV_VSS = "Vehicle.Cabin.Infotainment.Navigation"
 MUTED = "Vehicle.Private.Carvoice.Media.IsMuted"
+UNMUTE_IN = "Vehicle.Private.Carvoice.Media.UnmuteIn"
+SAVED_PLACES, LOOKUP = f"{NAV}.SavedPlaces", f"{NAV}.Lookup"
+SAVED_NAME = re.compile(r"[a-z][a-z0-9 ]{0,39}")
+"""A saved place's name, as the navigation ECU accepts it."""
 
 State = dict[str, Any]
 Plan = list[tuple[str, Any]]
@@ -62,6 +68,10 @@ ACTION_WORDS = {
     "mute_media": r"mute|unmute|silence|quiet|sound",
     "set_media_source": r"radio|fm|dab|usb|bluetooth|phone|stream\w*|spotify|internet|online|source|input|aux",
     "cancel_navigation": r"cancel\w*|stop\w*|end|quit|clear|abort|navigation|route|guidance|directions|trip",
+    "ask_traffic": r"traffic|jams?|congest\w*|busy|roads?|delays?|hold ?ups?|queues?|rush hour",
+    "ask_travel_time": r"how long|how far|distance|minutes|hours|km|kilomet\w*|miles|far",
+    "find_place": r"where|nearest|closest|find|any|near|nearby|around|is there",
+    "save_place": r"save|remember|store|mark|bookmark",
 }
 """Per action, words one of which a sentence must contain for a model's reading of it as that action to stand."""
 
@@ -110,9 +120,14 @@ POI_PHRASES = {
     "cafe": ("coffee shop", "coffee", "cafe", "café", "coffee place"),
     "hotel": ("hotel", "motel", "place to stay", "somewhere to stay", "place to sleep", "somewhere to sleep"),
     "hospital": ("hospital", "emergency room", "er", "clinic", "doctor", "a and e"),
+    "pharmacy": ("pharmacy", "chemist", "drugstore", "drug store", "apotheke"),
+    "supermarket": ("supermarket", "grocery store", "grocery", "groceries", "food store"),
+    "atm": ("atm", "cash machine", "cashpoint", "bank machine", "cash"),
 }
 """Phrases naming each point-of-interest category the navigation ECU can find (the fast path's list too)."""
 POI_CATEGORIES = tuple(POI_PHRASES)
+UNSAVED_PLACE_WORDS = ("home", "work", "office", "the office")
+"""Places drivers name as if the car knew them: refused with advice until saved."""
 WINDOW_FAST_KMH = 130.0
 """Above this speed windows open at most half way."""
 WINDOWS_CONFIRM_KMH = 80.0
@@ -153,12 +168,13 @@ class Arg:
                 return value
             raise Refusal(f"I need yes or no for {self.description}.")
         if self.type in ("number", "integer"):
-            if isinstance(value, bool) or not isinstance(value, int | float):
+            if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
                 raise Refusal(f"I need a number for {self.description}.")
-            value = round(value) if self.type == "integer" else float(value)
-            if (self.minimum is not None and value < self.minimum) or (self.maximum is not None and value > self.maximum):
+            out_of_range = (self.minimum is not None and value < self.minimum) or \
+                (self.maximum is not None and value > self.maximum)  # compared before converting: ints of any size
+            if out_of_range:
                 raise Refusal(f"{self.description.capitalize()} must be between {self.minimum:g} and {self.maximum:g}.")
-            return value
+            return round(value) if self.type == "integer" else float(value)
         if not isinstance(value, str) or not value.strip():
             raise Refusal(f"I need a word for {self.description}.")
         value = value.strip()
@@ -424,6 +440,19 @@ def plan_change_volume(args: dict, state: State) -> Plan:
     return [(f"{MEDIA}.Volume", max(0, min(100, state[f"{MEDIA}.Volume"] + args["delta"])))]
 
 
+def plan_mute(args: dict, state: State) -> Plan:
+    if args.get("minutes") and args["on"]:  # muted first, so that undo unmutes
+        return [(MUTED, True), (UNMUTE_IN, round(args["minutes"] * 60))]
+    return [(MUTED, args["on"])]
+
+
+def reply_mute(args: dict, state: State) -> str:
+    if not state[MUTED]:
+        return "Sound back on."
+    minutes = round(state[UNMUTE_IN] / 60)
+    return f"Muted for {minutes} minute{'s' if minutes != 1 else ''}." if state[UNMUTE_IN] else "Muted."
+
+
 def reply_volume(args: dict, state: State) -> str:
     return f"Volume {state[f'{MEDIA}.Volume']}."
 
@@ -445,25 +474,78 @@ def poi_category(words: str) -> str | None:
     return next((c for c, phrases in POI_PHRASES.items() if words in phrases), None)
 
 
-def plan_navigate(args: dict, state: State) -> Plan:
+def _route_target(args: dict, state: State) -> str:
+    """The destination as the navigation ECU takes it: a saved place's name, poi:<category>[:<rank>], or a place."""
     destination = destination_of(args["destination"])
-    if destination.lower() in ("home", "work", "the office", "office"):
-        raise Refusal(f"I don't have an address saved for {destination.lower()}; tell me the town instead.")
+    if destination.lower() in json.loads(state[SAVED_PLACES]):
+        return destination.lower()
+    if destination.lower() in UNSAVED_PLACE_WORDS:
+        raise Refusal(f"I don't have an address saved for {destination.lower()}. Say 'save this as "
+                      f"{destination.lower()}' when you are there, or tell me the town.")
     if destination.startswith("poi:"):
         word, _, rank = destination.removeprefix("poi:").partition(":")
         category = poi_category(word)
         if category is None:
             raise Refusal(f"I can find {', '.join(POI_CATEGORIES)}, but not {word}.")
         destination = f"poi:{category}" + (f":{rank}" if rank else "")
-    return [(f"{NAV}.DestinationName", destination)]
+    return destination
 
 
-def describe_eta(state: State) -> str:
-    hours, minutes = divmod(round(state[f"{NAV}.TimeToDestination"] / 60), 60)
+def plan_navigate(args: dict, state: State) -> Plan:
+    return [(f"{NAV}.DestinationName", _route_target(args, state))]
+
+
+def plan_look_up(args: dict, state: State) -> Plan:
+    return [(LOOKUP, _route_target(args, state))]
+
+
+def describe_trip(seconds: float, km: float) -> str:
+    hours, minutes = divmod(round(seconds / 60), 60)
     time_text = f"{minutes} minute{'s' if minutes != 1 else ''}"
     if hours:
         time_text = f"{hours} hour{'s' if hours > 1 else ''} {time_text}"
-    return f"{time_text}, {state[f'{NAV}.DistanceToDestination']:.0f} kilometres"
+    return f"{time_text}, {km:.0f} kilometre{'s' if round(km) != 1 else ''}"
+
+
+def reply_travel_time(args: dict, state: State) -> str:
+    return (f"{state[f'{NAV}.LookupName']} is {describe_trip(state[f'{NAV}.LookupTime'], state[f'{NAV}.LookupDistance'])}"
+            f" away in today's traffic.")
+
+
+def reply_find_place(args: dict, state: State) -> str:
+    return (f"The nearest is {state[f'{NAV}.LookupName']}, "
+            f"{describe_trip(state[f'{NAV}.LookupTime'], state[f'{NAV}.LookupDistance'])} away. "
+            f"Say 'take me there' to go.")
+
+
+def reply_traffic(args: dict, state: State) -> str:
+    level = state[f"{NAV}.TrafficLevel"].lower()
+    if state[f"{NAV}.RouteStatus"] != "ACTIVE":
+        return f"Traffic around here is {level}."
+    delay = " There is a jam on the way." if level == "heavy" else ""
+    return (f"Traffic is {level} on the way to {state[f'{NAV}.DestinationName']}: "
+            f"{describe_eta(state)} to go.{delay}")
+
+
+def plan_save_place(args: dict, state: State) -> Plan:
+    name = re.sub(r"^(?:my|the|our) ", "", args["name"].strip().lower())
+    if not SAVED_NAME.fullmatch(name):
+        raise Refusal("A saved place needs a short name, like home or work.")
+    if state[f"{NAV}.RouteStatus"] == "ACTIVE":
+        lat, lon = state[f"{NAV_VSS}.DestinationSet.Latitude"], state[f"{NAV_VSS}.DestinationSet.Longitude"]
+    else:
+        lat, lon = state["Vehicle.CurrentLocation.Latitude"], state["Vehicle.CurrentLocation.Longitude"]
+    places = json.loads(state[SAVED_PLACES]) | {name: f"{lat:.5f}, {lon:.5f}"}
+    return [(SAVED_PLACES, json.dumps(places, sort_keys=True))]
+
+
+def reply_save_place(args: dict, state: State) -> str:
+    where = "the destination" if state[f"{NAV}.RouteStatus"] == "ACTIVE" else "where we are"
+    return f"Saved {where} as {re.sub(r'^(?:my|the|our) ', '', args['name'].strip().lower())}."
+
+
+def describe_eta(state: State) -> str:
+    return describe_trip(state[f"{NAV}.TimeToDestination"], state[f"{NAV}.DistanceToDestination"])
 
 
 def reply_navigate(args: dict, state: State) -> str:
@@ -567,8 +649,9 @@ def _actions() -> list[Action]:
         Action("change_volume", "media", "louder (delta > 0) or quieter (delta < 0), in percent",
                (Arg("delta", "integer", "the volume change", minimum=-100, maximum=100, default=10),),
                (f"{MEDIA}.Volume",), plan_change_volume, reply_volume, ("louder", "turn it down")),
-        Action("mute_media", "media", "mute (on) or unmute (off) the media", (on_arg("mute"),), (MUTED,),
-               switch(MUTED), lambda args, state: "Muted." if state[MUTED] else "Sound back on.", ("mute",)),
+        Action("mute_media", "media", "mute (on) or unmute (off) the media, optionally for some minutes",
+               (on_arg("mute"), Arg("minutes", "number", "how long to stay muted", minimum=1, maximum=720)),
+               (MUTED, UNMUTE_IN), plan_mute, reply_mute, ("mute", "mute for ten minutes", "unmute")),
         Action("set_media_source", "media", "switch the audio source",
                (Arg("source", "enum", "the audio source", tuple(SOURCES), ask="Which source?"),),
                (f"{MEDIA}.Played.Source",), switch(f"{MEDIA}.Played.Source", "source"), reply_source,
@@ -580,6 +663,19 @@ def _actions() -> list[Action]:
                ("navigate to Munich", "take me to the nearest charging station")),
         Action("cancel_navigation", "navigation", "stop route guidance", (), (f"{NAV}.DestinationName",),
                plan_cancel_navigation, lambda args, state: "Route guidance stopped.", ("cancel the route",)),
+        Action("save_place", "navigation", "save the destination (or, without a route, where the car is) by name",
+               (Arg("name", "text", "the name to save it as", ask="What should I call it?"),), (SAVED_PLACES,),
+               plan_save_place, reply_save_place, ("save this as work", "remember this place as home")),
+        Action("ask_travel_time", "navigation", "tell how long and how far it is to a place, without starting a route",
+               (Arg("destination", "text", "the place", ask="To where?"),), (LOOKUP,), plan_look_up,
+               reply_travel_time, ("how long to drive to Munich", "how far is it to Hamburg"), kind="question"),
+        Action("find_place", "navigation", "find the nearest poi:<category> without starting a route",
+               (Arg("destination", "text", "what to find", ask="What are you looking for?"),), (LOOKUP,),
+               plan_look_up, reply_find_place, ("where is the nearest pharmacy", "is there a charger nearby"),
+               kind="question"),
+        Action("ask_traffic", "info", "tell how the traffic is on the route or around here", (),
+               (f"{NAV}.TrafficLevel",), no_plan, reply_traffic, ("how's the traffic", "is there a jam on my route"),
+               kind="question"),
         Action("ask_cabin_temperature", "info", "tell the temperature inside the car", (),
                (f"{HVAC}.AmbientAirTemperature",), no_plan, reply_cabin_temperature,
                ("what's the temperature inside",), kind="question"),

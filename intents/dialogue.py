@@ -256,7 +256,7 @@ class Dialogue:
             after = self.vehicle.state()
             status = "answered" if action.kind == "question" else "applied"
             results.append(ActionResult(call.name, args, status, action.reply(args, after)))
-            if action.kind == "command":
+            if action.kind == "command" or action.args:  # a place looked up is "there" for the next turn
                 session.last_call = Call(call.name, args)
         if any(r.name != "undo" and CATALOGUE[r.name].kind == "command" for r in results):
             session.undo = done

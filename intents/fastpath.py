@@ -283,6 +283,8 @@ def _resolved(kind: str, args: dict[str, Any], previous: Call, answering: bool) 
         name, step = RELATIVE[previous.name]
         zone = {"zone": previous.args["zone"]} if "zone" in previous.args else {}
         return Call(name, {"delta": step if kind == "more" else -step, **zone})
+    if kind == "there" and previous.name in ("find_place", "ask_travel_time"):
+        return Call("navigate_to", {"destination": previous.args["destination"]})
     if kind == "another":
         destination = str(previous.args.get("destination", ""))
         if previous.name == "navigate_to" and destination.startswith("poi:"):

@@ -20,7 +20,7 @@ import math
 import re
 from typing import Any
 
-from intents.catalogue import CATALOGUE, Arg
+from intents.catalogue import CATALOGUE, POI_CATEGORIES, Arg
 from intents.fastpath import RELATIVE, Call, FastPath
 from intents.text import normalize, with_digits
 
@@ -85,6 +85,7 @@ def _ground_call(call: Call, words: str, digits: str, fast_path: FastPath) -> Ca
     for name, value in call.args.items():
         arg = action.arg(name)
         if arg.type == "text":
+            value = _place_not_category(value)
             if not _names_said(value, words, fast_path):
                 raise Contradiction(f"{value!r} was not said")
             args[name] = value
@@ -149,6 +150,13 @@ def _relative_if_said(grounded: Call, original: Call, words: str) -> Call:
 
 def _direction_words(action: str) -> tuple[str, str]:
     return DIRECTION_WORDS["temperature" if "temperature" in action else "fan" if "fan" in action else "volume"]
+
+
+def _place_not_category(value: str) -> str:
+    """ "poi:stuttgart": small models mark towns as points of interest; a town is what was meant."""
+    if value.startswith("poi:") and value.removeprefix("poi:").split(":")[0].strip().lower() not in POI_CATEGORIES:
+        return value.removeprefix("poi:").strip()
+    return value
 
 
 def _names_said(value: str, words: str, fast_path: FastPath) -> bool:

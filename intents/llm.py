@@ -182,9 +182,11 @@ EXAMPLES = (
     ("volume at 25", "set_volume(level=25)"),
     ("make it a bit quieter", "change_volume(delta=-10)"),
     ("we need fuel soon", 'navigate_to(destination="poi:fuel")'),
-    ("get me to Berlin", 'navigate_to(destination="Berlin")'),
+    ("take me to Berlin", 'navigate_to(destination="Berlin")'),
     ("stop the directions", "cancel_navigation()"),
     ("when do we get there", "ask_eta()"),
+    ("where's the closest pharmacy", 'find_place(destination="poi:pharmacy")'),
+    ("how far is Leipzig from here", 'ask_travel_time(destination="Leipzig")'),
     ("what's on right now", "ask_now_playing()"),
 )
 

@@ -60,3 +60,20 @@ def test_readme_intent_table_is_the_generated_one():
 
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     assert intents_markdown() in readme, "README's intent table is stale: paste `carvoice intents list --markdown`"
+
+
+def test_configured_places_are_destinations(vehicle, mosquitto, tmp_path):
+    config = tmp_path / "carvoice.yaml"
+    config.write_text("navigation:\n  places:\n    home: Augsburg\n    the gym: 48.15, 11.60\n")
+    result = carvoice("ask", "take me home", "--json", "-c", str(config), "-b", mosquitto.url, "-v", vehicle.vehicle_id)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["reply"].startswith("Navigating to home (Augsburg, DE): ")
+    assert json.loads(vehicle.state["Vehicle.Private.Carvoice.Navigation.SavedPlaces"]) == {
+        "home": "Augsburg", "the gym": "48.15, 11.60"}
+
+
+def test_a_bad_place_name_in_the_config_is_a_clear_error(tmp_path):
+    config = tmp_path / "carvoice.yaml"
+    config.write_text("navigation:\n  places:\n    Home!: Augsburg\n")
+    result = carvoice("ask", "take me home", "-c", str(config))
+    assert result.returncode == 2 and "navigation.places" in result.stderr and "'Home!'" in result.stderr

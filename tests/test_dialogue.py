@@ -160,7 +160,7 @@ def test_sessions_are_separate(dialogue):
     ("turn on the AC and set it to 40", "I can set the temperature between 16 and 28 degrees."),
     ("volume to 150", "The volume must be between 0 and 100."),
     ("cancel navigation", "There is no route to cancel."),
-    ("navigate home", "I don't have an address saved for home; tell me the town instead."),
+    ("navigate home", "I don't have an address saved for home. Say 'save this as home' when you are there"),
     ("navigate to Xyzzyville", "Sorry, there is no place called 'xyzzyville' in the offline map."),
     ("set the temperature to 22 and navigate to Xyzzyville", "Sorry, there is no place called 'xyzzyville'"),
     ("play polka from mars", "Sorry, nothing in the media library matches 'polka from mars'."),
@@ -237,3 +237,57 @@ def test_risky_requests_wait_for_a_yes(dialogue, car, vehicle, client):
     assert dialogue.handle("turn the volume to 90").reply == "Turn the volume up from 30 to 90?"
     assert dialogue.handle("no").reply == DISMISSED
     assert car.state()[f"{MEDIA}.Volume"] == 30
+
+
+def test_places_are_looked_up_without_starting_a_route_and_there_means_that_place(dialogue, car):
+    found = dialogue.handle("where is the nearest pharmacy")
+    assert found.actions[0].status == "answered" and found.reply.startswith("The nearest is ")
+    assert "kilometre" in found.reply and "take me there" in found.reply
+    assert car.state()[f"{NAV}.RouteStatus"] == "IDLE"
+    pharmacy = car.state()[f"{NAV}.LookupName"]
+    assert dialogue.handle("take me there").actions[0].name == "navigate_to"
+    assert car.state()[f"{NAV}.DestinationName"] == pharmacy and car.state()[f"{NAV}.RouteStatus"] == "ACTIVE"
+    far = dialogue.handle("how long to drive to Hamburg")
+    assert far.reply.startswith("Hamburg, DE is ") and "hours" in far.reply and "in today's traffic" in far.reply
+    assert car.state()[f"{NAV}.DestinationName"] == pharmacy  # the route did not change
+
+
+def test_traffic_is_told_for_the_route_or_around_here(dialogue, car):
+    assert dialogue.handle("how's the traffic").reply == "Traffic around here is light."
+    dialogue.handle("drive to Nuremberg")
+    assert dialogue.handle("is there a jam on my route").reply.startswith("Traffic is light on the way to Nuremberg, DE")
+
+
+def test_saved_places_are_destinations_and_unsaved_ones_are_explained(dialogue, car):
+    refused = dialogue.handle("take me home")
+    assert refused.actions[0].status == "rejected" and "save this as home" in refused.reply
+    assert dialogue.handle("save this as home").reply == "Saved where we are as home."
+    dialogue.handle("drive to Augsburg")
+    assert dialogue.handle("remember this place as my work").reply == "Saved the destination as work."
+    dialogue.handle("cancel the route")
+    going = dialogue.handle("navigate to work")
+    assert going.actions[0].status == "applied" and going.reply.startswith("Navigating to work: ")
+    assert car.state()["Vehicle.Cabin.Infotainment.Navigation.DestinationSet.Latitude"] == pytest.approx(48.37, abs=0.01)
+    assert "home" in car.state()[f"{NAV}.SavedPlaces"]
+
+
+def test_mute_for_a_while_unmutes_by_itself(dialogue, car, vehicle):
+    assert dialogue.handle("mute for fifteen minutes").reply == "Muted for 15 minutes."
+    assert car.state()["Vehicle.Private.Carvoice.Media.IsMuted"] is True
+    vehicle.advance(15 * 60)
+    assert vehicle.state["Vehicle.Private.Carvoice.Media.IsMuted"] is False
+    assert dialogue.handle("mute").reply == "Muted."
+    dialogue.handle("unmute")
+    dialogue.handle("mute for a while")
+    assert dialogue.handle("undo").reply == "Done, I've undone that."
+    assert car.state()["Vehicle.Private.Carvoice.Media.IsMuted"] is False
+
+
+@pytest.mark.parametrize("said", ["fan speed {}", "set the temperature to {} degrees", "volume to {} percent",
+                                  "turn the volume up by {}", "mute for {} minutes", "{}"])
+def test_numbers_of_any_size_get_a_spoken_refusal_and_change_nothing(said, dialogue, car):
+    before = car.state()
+    dialogue.handle("turn on the AC")
+    turn = dialogue.handle(said.format("9" * 400))
+    assert turn.reply and all(action.status != "applied" for action in turn.actions)
+    assert {k: v for k, v in car.state().items() if v != before[k]} == {f"{HVAC}.IsAirConditioningActive": True}

@@ -1,6 +1,6 @@
 """Hot reload: what a newly applied config changes in a running assistant.
 
-Dialogue and listening settings switch at once; a change to the LLM loads the new engine in the
+Dialogue, listening and saved-place settings switch at once; a change to the LLM loads the new engine in the
 background and switches to it when it is ready (the old one answers meanwhile). Settings that need
 the process restarted (bus, speech models, hardware profile, model store) are applied at the next start
 and logged as such.
@@ -13,7 +13,7 @@ import threading
 
 from assistant.config import CarvoiceConfig
 from assistant.live import LiveAssistant
-from assistant.runtime import LazyLlm, hardware_profile
+from assistant.runtime import LazyLlm, hardware_profile, save_places
 from intents.dialogue import Dialogue
 from models.registry import Registry
 
@@ -33,6 +33,8 @@ class HotReload:
             self.live.reconfigure(config.live)
         if any(path.startswith("llm.") for path in changed):
             self._switch_llm(config)
+        if any(path.startswith("navigation.") for path in changed):
+            save_places(self.dialogue.vehicle, config.navigation.places)
         if later := [path for path in changed if path.startswith(AT_NEXT_START)]:
             log.warning("applied at the next start: %s", ", ".join(later))
 

@@ -30,6 +30,9 @@ POI_BRANDS = {
     "cafe": ("Coffee Corner", "Bean There", "Cafe Central"),
     "hotel": ("Motel One", "Ibis", "Holiday Inn Express", "Hotel Post"),
     "hospital": ("General Hospital", "St. Mary's Hospital", "University Clinic"),
+    "pharmacy": ("City Pharmacy", "Apotheke am Markt", "Rosen Apotheke", "Health Plus Pharmacy"),
+    "supermarket": ("Edeka", "Rewe", "Lidl", "Aldi", "Spar"),
+    "atm": ("Sparkasse ATM", "Deutsche Bank ATM", "Volksbank ATM"),
 }
 POI_QUALIFIERS = ("North", "South", "East", "West", "Central", "Riverside", "Park", "Station", "Airport Road")
 

@@ -16,14 +16,16 @@ MEDIA = "Vehicle.Cabin.Infotainment.Media"
 ACTION, SOURCE, SELECTED, PLAYED_URI = f"{MEDIA}.Action", f"{MEDIA}.Played.Source", f"{MEDIA}.SelectedURI", \
     f"{MEDIA}.Played.URI"
 VOLUME, MUTED = f"{MEDIA}.Volume", f"{EXTENSION_PREFIX}Media.IsMuted"
+UNMUTE_IN = f"{EXTENSION_PREFIX}Media.UnmuteIn"
 SUPPORTED_SOURCES = tuple(dict.fromkeys(STATION_SOURCES + TRACK_SOURCES))
 
 
 class MediaEcu(Ecu):
-    prefixes = (f"{MEDIA}.", MUTED)
+    prefixes = (f"{MEDIA}.", MUTED, UNMUTE_IN)
 
     def __init__(self, library: MediaLibrary):
         self.library = library
+        self._part_second = 0.0
 
     def apply(self, path: str, value: Any, state: State) -> Changes:
         if path == SELECTED:
@@ -33,8 +35,25 @@ class MediaEcu(Ecu):
         if path == ACTION:
             return self._act(value, state)
         if path == VOLUME and state[MUTED]:
-            return {VOLUME: value, MUTED: False}
+            return {VOLUME: value, MUTED: False, UNMUTE_IN: 0}
+        if path == MUTED:
+            return {MUTED: value, UNMUTE_IN: 0}
+        if path == UNMUTE_IN:  # a timed mute: muted now, sound back after ``value`` seconds
+            return {UNMUTE_IN: value, MUTED: True} if value else {UNMUTE_IN: 0}
         return {path: value}
+
+    def tick(self, seconds: float, state: State) -> Changes:
+        """A timed mute runs out: the sound comes back."""
+        if not state[UNMUTE_IN]:
+            self._part_second = 0.0
+            return {}
+        self._part_second += seconds
+        whole = int(self._part_second)
+        self._part_second -= whole
+        if not whole:
+            return {}
+        left = max(0, state[UNMUTE_IN] - whole)
+        return {UNMUTE_IN: left, MUTED: False} if left == 0 else {UNMUTE_IN: left}
 
     def _select(self, uri: str, state: State) -> Changes:
         item = self.library.resolve(uri)

@@ -7,6 +7,7 @@ which follows a fixed cycle so runs are repeatable.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from typing import Any
@@ -21,6 +22,9 @@ DEST_LAT, DEST_LON = f"{NAV}.DestinationSet.Latitude", f"{NAV}.DestinationSet.Lo
 DEST_NAME, ROUTE_STATUS = f"{EXT_NAV}.DestinationName", f"{EXT_NAV}.RouteStatus"
 DISTANCE, TIME_LEFT, TRAFFIC = f"{EXT_NAV}.DistanceToDestination", f"{EXT_NAV}.TimeToDestination", \
     f"{EXT_NAV}.TrafficLevel"
+SAVED_PLACES, LOOKUP = f"{EXT_NAV}.SavedPlaces", f"{EXT_NAV}.Lookup"
+LOOKUP_NAME, LOOKUP_DISTANCE, LOOKUP_TIME = f"{EXT_NAV}.LookupName", f"{EXT_NAV}.LookupDistance", \
+    f"{EXT_NAV}.LookupTime"
 LATITUDE, LONGITUDE, SPEED = "Vehicle.CurrentLocation.Latitude", "Vehicle.CurrentLocation.Longitude", "Vehicle.Speed"
 
 ROAD_FACTOR = 1.25
@@ -30,6 +34,8 @@ ARRIVAL_KM = 0.05
 TRAFFIC_FACTORS = {"LIGHT": 1.0, "MODERATE": 0.7, "HEAVY": 0.4}
 TRAFFIC_CYCLE = ("LIGHT", "LIGHT", "MODERATE", "HEAVY", "MODERATE")
 TRAFFIC_PERIOD_S = 300.0
+MAX_SAVED_PLACES = 50
+SAVED_NAME = re.compile(r"[a-z][a-z0-9 ]{0,39}")
 _COORDINATES = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*$")
 
 
@@ -53,6 +59,10 @@ class NavigationEcu(Ecu):
     def apply(self, path: str, value: Any, state: State) -> Changes:
         if path == DEST_NAME:
             return self._cancel(state) if not value.strip() else self._route_to(self._find(value, state), state)
+        if path == LOOKUP:
+            return self._look_up(value, state)
+        if path == SAVED_PLACES:
+            return {SAVED_PLACES: json.dumps(saved_places(value), sort_keys=True)}
         if path in (DEST_LAT, DEST_LON):
             active = state[ROUTE_STATUS] == "ACTIVE"
             lat = value if path == DEST_LAT else (state[DEST_LAT] if active else state[LATITUDE])
@@ -61,6 +71,12 @@ class NavigationEcu(Ecu):
         return {path: value}
 
     def _find(self, query: str, state: State) -> Place:
+        name = query.strip().lower()
+        saved = json.loads(state[SAVED_PLACES]).get(name)
+        if saved is not None:  # "home", or "work (Augsburg, DE)" where the saved place is a town
+            place = self._find(saved, {**state, SAVED_PLACES: "{}"})
+            label = name if place.kind == "coordinates" else f"{name} ({place.name})"
+            return Place(label, place.latitude, place.longitude, place.kind)
         if query.startswith("poi:"):  # poi:<category>[:<rank>], rank 1 = nearest
             category, _, rank = query.removeprefix("poi:").strip().lower().partition(":")
             if category not in POI_BRANDS:
@@ -81,17 +97,32 @@ class NavigationEcu(Ecu):
         return place
 
     def _route_to(self, place: Place, state: State) -> Changes:
-        remaining = ROAD_FACTOR * distance_km(state[LATITUDE], state[LONGITUDE], place.latitude, place.longitude)
+        remaining = self._road_km(place, state)
         if remaining < ARRIVAL_KM:
             raise Rejected(f"the car is already at {place.name}")
-        if remaining > MAX_ROUTE_KM:
-            raise Rejected(f"{place.name} is {remaining:,.0f} km away, too far for a road route")
         return {DEST_LAT: place.latitude, DEST_LON: place.longitude, DEST_NAME: place.name,
                 ROUTE_STATUS: "ACTIVE"} | self._progress(remaining)
 
+    def _look_up(self, query: str, state: State) -> Changes:
+        """Distance and driving time to a place, without touching the route."""
+        if not query.strip():
+            return {LOOKUP: "", LOOKUP_NAME: "", LOOKUP_DISTANCE: 0.0, LOOKUP_TIME: 0}
+        place = self._find(query, state)
+        remaining = self._road_km(place, state)
+        progress = self._progress(remaining)
+        return {LOOKUP: query, LOOKUP_NAME: place.name, LOOKUP_DISTANCE: progress[DISTANCE],
+                LOOKUP_TIME: progress[TIME_LEFT]}
+
+    @staticmethod
+    def _road_km(place: Place, state: State) -> float:
+        remaining = ROAD_FACTOR * distance_km(state[LATITUDE], state[LONGITUDE], place.latitude, place.longitude)
+        if remaining > MAX_ROUTE_KM:
+            raise Rejected(f"{place.name} is {remaining:,.0f} km away, too far for a road route")
+        return remaining
+
     def _progress(self, remaining_km: float) -> Changes:
         speed = cruise_speed_kmh(remaining_km) * TRAFFIC_FACTORS[self.traffic]
-        return {DISTANCE: round(remaining_km, 2), TIME_LEFT: round(remaining_km / speed * 3600),
+        return {DISTANCE: round(remaining_km, 2), TIME_LEFT: round(max(remaining_km, ARRIVAL_KM) / speed * 3600),
                 SPEED: round(speed, 1), TRAFFIC: self.traffic}
 
     @staticmethod
@@ -112,3 +143,19 @@ class NavigationEcu(Ecu):
         fraction = step / remaining
         return {LATITUDE: round(lat + (dest_lat - lat) * fraction, 6),
                 LONGITUDE: round(lon + (dest_lon - lon) * fraction, 6)} | self._progress(remaining - step)
+
+
+def saved_places(text: str) -> dict[str, str]:
+    """Saved places from their JSON text, checked: names of lower-case words, places as non-empty text."""
+    try:
+        places = json.loads(text)
+    except ValueError:
+        raise Rejected("saved places must be a JSON object of name to place") from None
+    if not isinstance(places, dict) or not all(isinstance(v, str) and v.strip() for v in places.values()):
+        raise Rejected("saved places must be a JSON object of name to place")
+    if len(places) > MAX_SAVED_PLACES:
+        raise Rejected(f"at most {MAX_SAVED_PLACES} saved places")
+    bad = [name for name in places if not SAVED_NAME.fullmatch(name)]
+    if bad:
+        raise Rejected(f"a saved place name is 1 to 40 lower-case letters, digits or spaces, not {bad[0]!r}")
+    return places
