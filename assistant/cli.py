@@ -679,7 +679,7 @@ def fleet_operator(config_file: Path | None, broker: str | None, fleet: str | No
     with reported_errors(DocumentError, RolloutError):
         signing_key = SigningKey.load(key) if key else None
         with BusClient(config.bus) as client:
-            operator = FleetOperator(client, fleet_id, signing_key)
+            operator = FleetOperator(client, fleet_id, signing_key, config.fleet.trusted_keys)
             try:
                 yield operator
             finally:
@@ -786,6 +786,23 @@ def fleet_bench(
                   f"{report['push_all_s']} s; staged rollout {rollout['outcome']} in {rollout['seconds']} s "
                   f"({stages}); broker CPU {broker['cpu_s_during_rollout']} s during the rollout, "
                   f"peak RSS {broker['peak_rss_mb']} MB")
+
+
+@fleet_app.command("trust")
+def fleet_trust(
+    add: Annotated[Optional[list[str]], typer.Option(help="public key to trust, as keygen prints it (repeatable)")]
+    = None,
+    revoke: Annotated[Optional[list[str]], typer.Option(help="key id to stop trusting (repeatable)")] = None,
+    key: KeyOption = None, fleet: FleetOption = None, broker: BrokerOption = None, config_file: ConfigOption = None,
+) -> None:
+    """Change the keys the fleet trusts: a new fleet version, settings unchanged, signed by a trusted key."""
+    if not add and not revoke:
+        raise fail("give --add PUBLIC_KEY and/or --revoke KEY_ID")
+    with fleet_operator(config_file, broker, fleet, key) as operator:
+        document = operator.trust(add or [], revoke or [])
+        trusted = operator.trusted_keys(document)
+    console.print(f"fleet version {document.version} (key change {len(document.keys)}): trusted keys "
+                  f"{', '.join(trusted)}", highlight=False)
 
 
 @fleet_app.command("rollback")

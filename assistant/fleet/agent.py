@@ -1,5 +1,6 @@
 """The vehicle's config agent: takes signed documents from the retained fleet, group and vehicle topics,
-applies the effective config atomically (or keeps the running one and says why), and reports."""
+applies the effective config atomically (or keeps the running one and says why), and reports. It trusts
+its local ``fleet.trusted_keys`` as the root, changed by the key changes of the stable fleet document."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 
 from assistant.config import CarvoiceConfig
 from assistant.fleet.documents import (ConfigDocument, DocumentError, fleet_topic, group_topic, in_rollout,
-                                       next_topic, status_topic, vehicle_topic, verify)
+                                       next_topic, status_topic, trusted_after, vehicle_topic, verify)
 from assistant.fleet.layers import LayerError, changed_settings, effective
 from vehicle_bus.client import BusClient, BusMessage
 from vehicle_bus.protocol import now_iso
@@ -36,6 +37,7 @@ class ConfigAgent:
         self.on_apply = on_apply or (lambda config, changed: None)
         self.state_file, self.report = state_file, report
         self.rejections: list[str] = []
+        self.root = dict(local.fleet.trusted_keys)
         self.documents: dict[str, ConfigDocument] = {}
         """Accepted documents by slot: fleet (stable), next (rollout), group, vehicle."""
         self.config, self.sources = effective(self._layers({}))
@@ -46,6 +48,7 @@ class ConfigAgent:
 
     # -- lifecycle -----------------------------------------------------------------------------------
     def topics(self) -> dict[str, str]:
+        """Topic by slot; the fleet topic first, so its key changes arrive before documents signed by new keys."""
         slots = {"fleet": fleet_topic(self.fleet_id), "next": next_topic(self.fleet_id),
                  "vehicle": vehicle_topic(self.vehicle_id)}
         if self.group:
@@ -66,35 +69,53 @@ class ConfigAgent:
 
     # -- documents -----------------------------------------------------------------------------------
     def _receive(self, slot: str, message: BusMessage) -> None:
+        if not message.payload:
+            return  # a cleared topic; only a signed withdrawal removes a layer
         with self._lock:
-            if not message.payload:
-                if slot == "next" and self.documents.get("next"):  # rollout withdrawn: back to the stable layer
-                    self._apply({k: v for k, v in self.documents.items() if k != "next"}, None)
-                return
             try:
-                document = self._accept(slot, ConfigDocument.decode(message.payload))
+                document = self._accept(slot, ConfigDocument.decode(message.payload), self.documents)
             except DocumentError as exc:
                 self._reject(message.payload, str(exc))
                 return
-            if document is not None:
+            if document is None:
+                return
+            if document.withdrawn:  # back to the stable layer, on disk too
+                self._apply({k: v for k, v in self.documents.items() if k != "next"}, None)
+            else:
                 self._apply(self.documents | {slot: document}, document)
 
-    def _accept(self, slot: str, document: ConfigDocument) -> ConfigDocument | None:
-        """The document if it is new and meant for this slot; None if it is one already seen."""
-        verify(document, self.config.fleet.trusted_keys)
+    def _accept(self, slot: str, document: ConfigDocument,
+                documents: dict[str, ConfigDocument]) -> ConfigDocument | None:
+        """The document if it is new, genuine and meant for this slot, given the accepted ``documents``; None
+        if it is one already seen (or withdraws no rollout this vehicle has)."""
         expected = {"fleet": "fleet", "next": "fleet", "group": f"group:{self.group}",
                     "vehicle": f"vehicle:{self.vehicle_id}"}[slot]
         if document.fleet != self.fleet_id or document.target != expected:
             raise DocumentError(f"document for {document.fleet}/{document.target} arrived on this vehicle's "
                                 f"{slot} topic (expected {self.fleet_id}/{expected})")
-        if (slot == "next") != (document.rollout is not None):
-            raise DocumentError("rollout documents belong on the next topic, and only there")
-        current = self.documents.get(slot)
+        current = documents.get(slot)
+        if slot == "fleet":
+            known = current.keys if current else []
+            if document.keys[:len(known)] != known:
+                raise DocumentError("its key changes do not extend the ones this vehicle accepted")
+            trusted = trusted_after(self.root, document.keys, self.fleet_id)
+        else:
+            trusted = self.trusted_keys(documents)
+        verify(document, trusted)
+        if (slot == "next") != (document.rollout is not None or document.withdrawn):
+            raise DocumentError("rollout and withdrawal documents belong on the next topic, and only there")
         if current and document.version < current.version:
             raise DocumentError(f"version {document.version} is older than the applied {current.version}")
+        if document.withdrawn and current is None:
+            return None
         if current and document.version == current.version and document.rollout == current.rollout:
             return None  # the retained copy again, after a reconnect
         return document
+
+    def trusted_keys(self, documents: dict[str, ConfigDocument] | None = None) -> dict[str, str]:
+        """The keys documents must be signed by: the root, changed by the stable fleet document's key changes."""
+        stable = (self.documents if documents is None else documents).get("fleet")
+        return trusted_after(self.root, stable.keys if stable else [], self.fleet_id)
 
     def _fleet_layer(self, documents: dict[str, ConfigDocument]) -> ConfigDocument | None:
         stable, rollout = documents.get("fleet"), documents.get("next")
@@ -167,13 +188,27 @@ class ConfigAgent:
             temporary.replace(self.state_file)
 
     def _restore(self) -> None:
-        """Start from the documents last applied, so an offline start runs the last good config."""
+        """Start from the documents last applied, so an offline start runs the last good config; each is
+        checked again (signature, target) as if it had just arrived, the fleet document first."""
         if not (self.state_file and self.state_file.exists()):
             return
         try:
             saved = {slot: ConfigDocument.model_validate(doc)
                      for slot, doc in json.loads(self.state_file.read_text()).items()}
-            self.config, self.sources = effective(self._layers(saved))
-            self.documents = saved
-        except (ValueError, KeyError, OSError) as exc:
+        except (ValueError, AttributeError, OSError) as exc:
             log.warning("%s: ignoring unreadable saved config %s: %s", self.vehicle_id, self.state_file, exc)
+            return
+        documents: dict[str, ConfigDocument] = {}
+        for slot in [slot for slot in self.topics() if slot in saved]:
+            try:
+                if self._accept(slot, saved[slot], documents):
+                    documents[slot] = saved[slot]
+            except DocumentError as exc:
+                log.warning("%s: dropping the saved %s document: %s", self.vehicle_id, slot, exc)
+                self.rejections.append(f"saved {slot} document: {exc}")
+        try:
+            self.config, self.sources = effective(self._layers(documents))
+        except LayerError as exc:
+            log.warning("%s: ignoring the saved config %s: %s", self.vehicle_id, self.state_file, exc)
+            return
+        self.documents = documents

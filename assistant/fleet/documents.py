@@ -9,7 +9,11 @@ layers, validated as one ``CarvoiceConfig``. Documents are retained on
 * ``fleet/<fleet>/groups/<group>/config``,
 * ``vehicle/<vehicle>/config``,
 
-and each vehicle reports on ``vehicle/<vehicle>/config/status``.
+and each vehicle reports on ``vehicle/<vehicle>/config/status``. A rollout is ended by a signed withdrawal
+on the next topic, never by clearing it.
+
+Trust: a vehicle's local ``fleet.trusted_keys`` are the root; stable fleet documents carry the fleet's key
+changes (add public keys, revoke key ids), each signed by a key trusted after the changes before it.
 """
 
 from __future__ import annotations
@@ -19,17 +23,18 @@ import hashlib
 import json
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-SCHEMA = 1
-"""The document format this build understands; newer documents are rejected as too new."""
-LOCAL_ONLY = ("bus", "vehicle")
-"""Settings a fleet document may not change: how this vehicle reaches the broker, and who it is."""
+SCHEMA = 2
+"""The document format this build understands (2: key changes, withdrawals); newer documents are rejected."""
+LOCAL_ONLY = ("bus", "vehicle", "fleet")
+"""Settings a fleet document may not change: how this vehicle reaches the broker, who it is, its fleet and
+root keys."""
 NAME = r"^[A-Za-z0-9_-]{1,64}$"
 
 
@@ -67,9 +72,38 @@ class Rollout(BaseModel):
     percent: float = Field(ge=0, le=100)
 
 
-class ConfigDocument(BaseModel):
+class Signed(BaseModel):
+    """A model signed by a fleet key: ``key_id`` names the key, ``signature`` covers every other field."""
+
     model_config = ConfigDict(extra="forbid")
 
+    key_id: str = ""
+    signature: str = ""
+
+    def signed_bytes(self) -> bytes:
+        """The canonical bytes the signature covers: every field but the signature, sorted JSON."""
+        body = self.model_dump(by_alias=True, exclude={"signature"}, mode="json")
+        return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+
+class KeyChange(Signed):
+    """Keys the fleet starts (``add``: base64 public keys) and stops (``revoke``: key ids) trusting; number
+    ``serial`` of the fleet's key changes, so none can be replayed elsewhere in the list."""
+
+    fleet: str = Field(pattern=NAME)
+    serial: int = Field(ge=1)
+    add: list[str] = []
+    revoke: list[str] = []
+
+    @field_validator("add")
+    @classmethod
+    def _public_keys(cls, add: list[str]) -> list[str]:
+        for text in add:
+            key_id_of(text)
+        return add
+
+
+class ConfigDocument(Signed):
     schema_version: int = Field(SCHEMA, alias="schema", ge=1)
     fleet: str = Field(pattern=NAME)
     target: str = Field(pattern=r"^(fleet|group:[A-Za-z0-9_-]{1,64}|vehicle:[A-Za-z0-9_-]{1,64})$")
@@ -77,24 +111,30 @@ class ConfigDocument(BaseModel):
     issued: str
     config: dict[str, Any]
     rollout: Rollout | None = None
-    key_id: str = ""
-    signature: str = ""
+    withdrawn: bool = False
+    """Withdraws the rollout of ``version`` (on the next topic; no config)."""
+    keys: list[KeyChange] = []
+    """The fleet's key changes so far, oldest first (stable fleet documents only)."""
 
     @field_validator("config")
     @classmethod
     def _no_local_settings(cls, config: dict[str, Any]) -> dict[str, Any]:
         if touched := [key for key in LOCAL_ONLY if key in config]:
-            raise ValueError(f"{', '.join(touched)} are local settings of each vehicle, not fleet settings")
+            raise ValueError(f"{', '.join(touched)}: local settings of each vehicle, not fleet settings "
+                             "(trusted keys change through key changes: carvoice fleet trust)")
         return config
+
+    @model_validator(mode="after")
+    def _kind(self) -> ConfigDocument:
+        if self.withdrawn and (self.target != "fleet" or self.rollout or self.config or self.keys):
+            raise ValueError("a withdrawal is a fleet document with no rollout, config or key changes")
+        if self.keys and (self.target != "fleet" or self.rollout):
+            raise ValueError("only stable fleet documents carry key changes")
+        return self
 
     @property
     def layer(self) -> str:
         return self.target.partition(":")[0]
-
-    def signed_bytes(self) -> bytes:
-        """The canonical bytes the signature covers: every field but the signature, sorted JSON."""
-        body = self.model_dump(by_alias=True, exclude={"signature"}, mode="json")
-        return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
 
     def encode(self) -> bytes:
         return self.model_dump_json(by_alias=True).encode()
@@ -108,6 +148,11 @@ class ConfigDocument(BaseModel):
         if isinstance(data, dict) and isinstance(data.get("schema"), int) and data["schema"] > SCHEMA:
             raise DocumentError(f"document schema {data['schema']} is newer than this vehicle understands "
                                 f"({SCHEMA}); update the vehicle first")
+        return cls.validated(data)
+
+    @classmethod
+    def validated(cls, data: Any) -> ConfigDocument:
+        """``data`` as a document; ``DocumentError`` with every problem if it is not a valid one."""
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
@@ -124,6 +169,17 @@ def public_key_text(public_key: Ed25519PublicKey) -> str:
     """The form vehicles keep in ``fleet.trusted_keys``: base64 of the raw 32-byte key."""
     return base64.b64encode(public_key.public_bytes(serialization.Encoding.Raw,
                                                     serialization.PublicFormat.Raw)).decode()
+
+
+def key_id_of(text: str) -> str:
+    """The key id of a public key in ``public_key_text`` form."""
+    try:
+        return key_id(Ed25519PublicKey.from_public_bytes(base64.b64decode(text, validate=True)))
+    except ValueError:
+        raise DocumentError(f"{text[:60]!r} is not an ed25519 public key (base64 of 32 bytes)") from None
+
+
+SignedModel = TypeVar("SignedModel", bound=Signed)
 
 
 class SigningKey:
@@ -154,30 +210,55 @@ class SigningKey:
                                                         serialization.NoEncryption()))
         path.chmod(0o600)
 
-    def sign(self, document: ConfigDocument) -> ConfigDocument:
+    def sign(self, document: SignedModel) -> SignedModel:
         document = document.model_copy(update={"key_id": self.key_id, "signature": ""})
         signature = self.private_key.sign(document.signed_bytes())
         return document.model_copy(update={"signature": base64.b64encode(signature).decode()})
 
 
 def new_document(fleet_id: str, target: str, version: int, config: dict[str, Any],
-                 rollout: Rollout | None = None) -> ConfigDocument:
-    return ConfigDocument(fleet=fleet_id, target=target, version=version, config=config, rollout=rollout,
-                          issued=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                 rollout: Rollout | None = None, withdrawn: bool = False,
+                 keys: list[KeyChange] | None = None) -> ConfigDocument:
+    return ConfigDocument.validated({"fleet": fleet_id, "target": target, "version": version, "config": config,
+                                     "rollout": rollout, "withdrawn": withdrawn, "keys": keys or [],
+                                     "issued": datetime.now(timezone.utc).isoformat(timespec="seconds")})
 
 
-def verify(document: ConfigDocument, trusted_keys: dict[str, str]) -> None:
-    """Raise ``DocumentError`` unless a trusted key signed exactly this document."""
+def verify(document: Signed, trusted_keys: dict[str, str], holder: str = "this vehicle") -> None:
+    """Raise ``DocumentError`` unless a key in ``trusted_keys`` signed exactly this document."""
     if not document.signature:
         raise DocumentError("the document is not signed")
     encoded = trusted_keys.get(document.key_id)
     if encoded is None:
-        raise DocumentError(f"signed with key {document.key_id or '?'}, which this vehicle does not trust")
+        raise DocumentError(f"signed with key {document.key_id or '?'}, which {holder} does not trust")
     try:
         public_key = Ed25519PublicKey.from_public_bytes(base64.b64decode(encoded))
         public_key.verify(base64.b64decode(document.signature), document.signed_bytes())
     except (InvalidSignature, ValueError) as exc:
         raise DocumentError(f"the signature does not match the document ({type(exc).__name__})") from None
+
+
+def trusted_after(root: dict[str, str], changes: list[KeyChange], fleet_id: str) -> dict[str, str]:
+    """The keys trusted after ``changes``, starting from ``root`` (key id -> public key). A change counts only
+    if signed by a key trusted at that point (one signed by a key never trusted here, from before this
+    vehicle's root, is skipped); a change that would leave no trusted key is refused."""
+    trusted = dict(root)
+    for serial, change in enumerate(changes, start=1):
+        if change.fleet != fleet_id or change.serial != serial:
+            raise DocumentError(f"key change {serial} is out of place (fleet {change.fleet}, serial {change.serial})")
+        if change.key_id not in trusted:
+            continue
+        try:
+            verify(change, trusted)
+        except DocumentError as exc:
+            raise DocumentError(f"key change {serial}: {exc}") from None
+        after = {kid: key for kid, key in (trusted | {key_id_of(key): key for key in change.add}).items()
+                 if kid not in change.revoke}
+        if not after:
+            raise DocumentError(f"key change {serial} would leave no trusted key (it revokes "
+                                f"{', '.join(change.revoke)}); add the new key before revoking the last one")
+        trusted = after
+    return trusted
 
 
 def in_rollout(vehicle_id: str, percent: float) -> bool:
