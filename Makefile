@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 APT_PACKAGES := mosquitto mosquitto-clients portaudio19-dev espeak-ng sox chromium-headless-shell
 MODELS := qwen2.5-coder-0.5b-instruct whisper-tiny.en piper-en_US-joe-medium
+# The demo runs on the default profile's LLM where memory allows: the 1.5B stand-in for the R1 distill.
+DEMO_MODELS := qwen2.5-coder-1.5b-instruct-q4_k_m
 # llama.cpp is built for portable AVX2, not -march=native: its AMX kernels, which a native build enables
 # on CPUs that have AMX, crash in batched decoding on machines like this one (llama.cpp issue 20824).
 LLAMA_CPP_VERSION := 0.3.36
@@ -12,6 +14,7 @@ WHEELHOUSE ?= $(HOME)/.cache/carvoice/wheels
 .PHONY: demo test install models system-packages
 
 demo: install
+	$(VENV)/bin/carvoice models install $(DEMO_MODELS)
 	$(VENV)/bin/carvoice demo
 
 test: install

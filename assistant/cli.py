@@ -374,6 +374,7 @@ def hw_probe(profile: ProfileOption = None, as_json: JsonOption = False) -> None
         chosen, verdicts = pick(machine)
         if profile:
             chosen = load_profile(profile)
+        chosen = chosen.for_memory(machine.memory_gb)
     providers = usable_providers(chosen.onnx.providers, machine.onnx_providers)
     if as_json:
         print(json.dumps({"machine": machine.as_dict(), "profile": chosen.model_dump(), "onnx_providers": providers,
@@ -407,7 +408,10 @@ def hw_profiles() -> None:
     for column in ("profile", "status", "asr", "llm", "onnxruntime providers", "for"):
         table.add_column(column)
     for profile in all_profiles():
-        table.add_row(profile.name, profile.status, profile.models.asr, profile.models.llm,
+        small = profile.models.small_llm
+        llm = f"{profile.models.llm} ({small} below {profile.models.small_llm_below_gb:g} GB)" if small \
+            else profile.models.llm
+        table.add_row(profile.name, profile.status, profile.models.asr, llm,
                       ", ".join(profile.onnx.providers), profile.description)
     console.print(table)
 

@@ -15,6 +15,7 @@ from vehicle_bus.protocol import validation_problems
 from vehicle_bus.settings import BusSettings
 
 CONFIG_ENV = "CARVOICE_CONFIG"
+SETTING_ENV_PREFIX = "CARVOICE_"  # CARVOICE_LLM__MODEL=... sets llm.model
 
 
 def default_state_dir() -> Path:
@@ -125,18 +126,53 @@ class CarvoiceConfig(BaseModel):
 
     @classmethod
     def load(cls, path: Path | None = None) -> CarvoiceConfig:
-        """Defaults, overridden by ``path`` (or the file named by $CARVOICE_CONFIG) when given."""
+        """Defaults, overridden by ``path`` (or the file named by $CARVOICE_CONFIG) when given, then by
+        settings in the environment (``CARVOICE_<SECTION>__<NAME>``, values read as YAML)."""
         path = path or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
-        if path is None:
-            return cls()
+        data = _read_config_file(path) if path else {}
+        environment = environment_settings(os.environ)
         try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"cannot read config file {path}: {exc}") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"config file {path} must hold a mapping of settings, not {type(data).__name__}")
-        try:
-            return cls.model_validate(data)
+            return cls.model_validate(_overlay(data, environment))
         except ValidationError as exc:
             problems = "\n".join(f"  {problem}" for problem in validation_problems(exc))
-            raise ConfigError(f"config file {path} is invalid:\n{problems}") from None
+            sources = " and ".join(filter(None, (f"config file {path}" if path else "",
+                                                 "the CARVOICE_* environment settings" if environment else "")))
+            raise ConfigError(f"invalid settings in {sources or 'the defaults'}:\n{problems}") from None
+
+
+def _read_config_file(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of settings, not {type(data).__name__}")
+    return data
+
+
+def environment_settings(environ: dict[str, str]) -> dict:
+    """Nested settings from ``CARVOICE_<SECTION>__<NAME>[__<NAME>]`` variables (e.g. CARVOICE_LLM__MODEL)."""
+    settings: dict = {}
+    for name, text in sorted(environ.items()):
+        if not name.startswith(SETTING_ENV_PREFIX) or "__" not in name:
+            continue
+        *sections, key = name.removeprefix(SETTING_ENV_PREFIX).lower().split("__")
+        node = settings
+        for section in sections:
+            node = node.setdefault(section, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"environment variable {name} sets inside a value that is not a section")
+        try:
+            node[key] = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"environment variable {name} is not a readable value: {exc}") from None
+    return settings
+
+
+def _overlay(base: dict, overlay: dict) -> dict:
+    """``overlay`` on ``base``, mappings merged key by key."""
+    merged = dict(base)
+    for key, value in overlay.items():
+        both_sections = isinstance(value, dict) and isinstance(merged.get(key), dict)
+        merged[key] = _overlay(merged[key], value) if both_sections else value
+    return merged

@@ -36,12 +36,12 @@ log = logging.getLogger(__name__)
 
 @functools.cache
 def hardware_profile(choice: str = "auto") -> HardwareProfile:
-    """The profile for this machine ("auto": probed once per process), or the one named or given as a file."""
-    if choice != "auto":
-        return load_profile(choice)
-    profile, _verdicts = pick(probe())
+    """The profile for this machine ("auto": probed once per process), or the one named or given as a file,
+    with the LLM this machine's memory allows."""
+    machine = probe()
+    profile = load_profile(choice) if choice != "auto" else pick(machine)[0]
     log.debug("hardware profile %s", profile.name)
-    return profile
+    return profile.for_memory(machine.memory_gb)
 
 
 class LazyLlm:

@@ -40,8 +40,10 @@ class RoleModels(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     asr: str
-    llm: str
+    llm: str = Field(description="the LLM where memory allows")
     voice: str
+    small_llm: str | None = Field(None, description="the LLM on machines with less than small_llm_below_gb of memory")
+    small_llm_below_gb: float = Field(0.0, ge=0, description="total memory under which small_llm is used")
 
 
 class AsrOptions(BaseModel):
@@ -86,12 +88,22 @@ class HardwareProfile(BaseModel):
     @classmethod
     def _models_exist_with_their_role(cls, models: RoleModels) -> RoleModels:
         manifest = load_manifest()
-        for role, model_id in (("asr", models.asr), ("llm", models.llm), ("tts", models.voice)):
+        for role, model_id in (("asr", models.asr), ("llm", models.llm), ("llm", models.small_llm),
+                               ("tts", models.voice)):
+            if model_id is None:
+                continue
             if model_id not in manifest:
                 raise ValueError(f"{role} model {model_id!r} is not in the model manifest")
             if manifest[model_id].role != role:
                 raise ValueError(f"{model_id!r} is a {manifest[model_id].role} model, not {role}")
         return models
+
+    def for_memory(self, memory_gb: float) -> HardwareProfile:
+        """This profile with the LLM this much memory allows (its small LLM below the profile's threshold)."""
+        if self.models.small_llm is None or memory_gb >= self.models.small_llm_below_gb:
+            return self
+        models = self.models.model_copy(update={"llm": self.models.small_llm})
+        return self.model_copy(update={"models": models})
 
 
 def profile_names() -> list[str]:

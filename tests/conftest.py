@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import TEST_LLM
 from vehicle_bus.brokers import EmbeddedBroker, MosquittoBroker, free_port
 from vehicle_bus.client import BusClient
 from vehicle_bus.settings import BusSettings
 from vehicle_bus.sim.gazetteer import Gazetteer
 from vehicle_bus.sim.media_library import MediaLibrary
 from vehicle_bus.sim.vehicle import SimulatedVehicle, default_ecus
+
+
+def pytest_configure(config):
+    """Every config a test loads, and every carvoice command it starts, use the small LLM the tests install
+    (the hardware profile would pick the 1.5B where memory allows)."""
+    os.environ["CARVOICE_LLM__MODEL"] = TEST_LLM
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +86,7 @@ def client(bus) -> Iterator[BusClient]:
         yield connected
 
 
-TEST_MODELS = ("qwen2.5-coder-0.5b-instruct", "whisper-tiny.en", "piper-en_US-joe-medium")
+TEST_MODELS = (TEST_LLM, "whisper-tiny.en", "piper-en_US-joe-medium")
 
 
 @pytest.fixture(scope="session")
@@ -112,7 +120,7 @@ def synthesizer(test_registry):
 @pytest.fixture(scope="session")
 def gguf(test_registry):
     """The small real LLM the tests use."""
-    return test_registry.file_path("qwen2.5-coder-0.5b-instruct")
+    return test_registry.file_path(TEST_LLM)
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,9 @@ from pathlib import Path
 from vehicle_bus.client import BusClient, BusMessage
 from vehicle_bus.protocol import Ack, ack_topic, set_topic
 
+TEST_LLM = "qwen2.5-coder-0.5b-instruct"
+"""The LLM every test uses (the smallest real one)."""
+
 
 def raw_request(client: BusClient, vehicle_id: str, path: str, payload: bytes, answers: int = 1,
                 timeout_s: float = 5.0) -> list[Ack]:

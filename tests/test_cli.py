@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.config import CarvoiceConfig
 from vehicle_bus.brokers import free_port
 from vehicle_bus.signals import SIGNALS
 
@@ -19,9 +20,9 @@ CARVOICE = str(Path(sys.executable).parent / "carvoice")
 TEMPERATURE = "Vehicle.Cabin.HVAC.Station.Row1.Driver.Temperature"
 
 
-def carvoice(*args: str, check: bool = False) -> subprocess.CompletedProcess:
+def carvoice(*args: str, check: bool = False, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     result = subprocess.run([CARVOICE, *args], capture_output=True, text=True, timeout=120,
-                            env=os.environ | {"COLUMNS": "200"})
+                            env=os.environ | {"COLUMNS": "200"} | (env or {}))
     if check:
         assert result.returncode == 0, result.stderr
     return result
@@ -112,6 +113,24 @@ def test_broken_config_is_refused_with_the_field_named(tmp_path, content, messag
     config.write_text(content)
     result = carvoice("sim", "state", "-c", str(config))
     assert result.returncode == 2 and message in result.stderr
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("CARVOICE_SIM__TIME_SCALE", "-1", "sim.time_scale"),
+    ("CARVOICE_SIM__COLOUR", "red", "sim.colour: Extra inputs are not permitted"),
+    ("CARVOICE_SIM__TIME_SCALE", "[1, 2", "CARVOICE_SIM__TIME_SCALE is not a readable value"),
+])
+def test_broken_environment_setting_is_refused_with_its_name(name, value, message):
+    result = carvoice("sim", "state", env={name: value})
+    assert result.returncode == 2 and message in result.stderr
+
+
+def test_environment_settings_override_the_config_file(tmp_path, monkeypatch):
+    config = tmp_path / "car.yaml"
+    config.write_text("llm:\n  max_calls: 2\n  think_budget: 16\n")
+    monkeypatch.setenv("CARVOICE_LLM__MAX_CALLS", "3")
+    loaded = CarvoiceConfig.load(config)
+    assert loaded.llm.max_calls == 3 and loaded.llm.think_budget == 16
 
 
 def test_signals_listing_matches_the_table():

@@ -21,7 +21,8 @@ from assistant.fleet.operator import FleetOperator, RolloutError
 from assistant.fleet.reload import HotReload
 from assistant.fleet.simulator import SimulatedFleet, wait_until
 from intents.dialogue import Dialogue
-from tests.helpers import make_pki, readable_by_the_broker
+from intents.llm import LlmSettings
+from tests.helpers import TEST_LLM, make_pki, readable_by_the_broker
 from vehicle_bus.brokers import MosquittoBroker
 from vehicle_bus.client import BusClient
 from vehicle_bus.settings import BusSettings, TlsSettings
@@ -85,8 +86,8 @@ def clear_retained(client: BusClient, topic_filter: str) -> None:
 
 
 def local_config(key: SigningKey, group: str | None = "berlin") -> CarvoiceConfig:
-    return CarvoiceConfig(fleet=FleetSettings(id=FLEET, group=group,
-                                              trusted_keys={key.key_id: public_key_text(key.public_key)}))
+    return CarvoiceConfig(llm=LlmSettings(model=TEST_LLM), fleet=FleetSettings(
+        id=FLEET, group=group, trusted_keys={key.key_id: public_key_text(key.public_key)}))
 
 
 @pytest.fixture

@@ -83,6 +83,19 @@ def test_this_machine_gets_the_x86_avx2_profile():
     assert not avx512.matches and "llama.cpp build lacks AVX512" in avx512.reasons
 
 
+@pytest.mark.parametrize("memory_gb, expected", [
+    (24.0, "qwen2.5-coder-1.5b-instruct-q4_k_m"), (4.0, "qwen2.5-coder-1.5b-instruct-q4_k_m"),
+    (3.8, "qwen2.5-coder-0.5b-instruct"), (2.0, "qwen2.5-coder-0.5b-instruct"),
+])
+def test_the_default_profile_runs_the_1_5b_where_memory_allows(memory_gb, expected):
+    assert load_profile("x86-64-avx2").for_memory(memory_gb).models.llm == expected
+
+
+def test_a_small_llm_must_be_an_llm(tmp_path):
+    with pytest.raises(ProfileError, match="is a asr model, not llm"):
+        load_profile(write_profile(tmp_path, models__small_llm="whisper-tiny.en"))
+
+
 def recorded_board(tmp_path: Path, model: str, flags: str, devices: tuple[str, ...] = ()) -> Path:
     (tmp_path / "proc/device-tree").mkdir(parents=True)
     (tmp_path / "proc/device-tree/model").write_text(model + "\x00")

@@ -44,7 +44,7 @@ def write(folder: Path, name: str, text: str) -> Path:
 
 @pytest.fixture(scope="module")
 def runner():
-    with ScenarioRunner(CarvoiceConfig()) as shared:
+    with ScenarioRunner(CarvoiceConfig.load()) as shared:
         yield shared
 
 
