@@ -153,6 +153,8 @@ class ScenarioRunner:
                 _ScenarioRun(self, scenario, car, result).run()
         except Exception as exc:  # a broken step or a dead broker fails this scenario, not the run
             result.error = f"{type(exc).__name__}: {exc}"
+        finally:  # the shared client listens no more to a car that is gone
+            self.client.forget_vehicle(vehicle_id)
         result.duration_s = time.perf_counter() - start
         return result
 
@@ -169,6 +171,7 @@ class _ScenarioRun:
         self.pressed = threading.Event()
 
     def run(self) -> None:
+        """The steps, one after another; then the car's state and its button are not watched any more."""
         unsubscribe = watch_push_to_talk_button(self.client, self.car.vehicle_id, self.pressed.set)
         try:
             for number, step in enumerate(self.scenario.steps, start=1):
@@ -182,6 +185,7 @@ class _ScenarioRun:
                     outcome.failures = check(step.expect, outcome, after)
         finally:
             unsubscribe()
+            self.vehicle.mirror.stop()
 
     # -- steps -----------------------------------------------------------------------------------
     def _say(self, step: Step, outcome: StepResult) -> None:

@@ -1,9 +1,12 @@
-"""Small helpers: talking to the bus the raw way, as a foreign client would; a throw-away TLS PKI."""
+"""Small helpers: waiting for what other threads and processes do; talking to the bus the raw way, as a
+foreign client would; a throw-away TLS PKI."""
 
 from __future__ import annotations
 
 import queue
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from vehicle_bus.client import BusClient, BusMessage
@@ -11,6 +14,17 @@ from vehicle_bus.protocol import Ack, ack_topic, set_topic
 
 TEST_LLM = "qwen2.5-coder-0.5b-instruct"
 """The LLM every test uses (the smallest real one)."""
+
+
+def eventually(condition: Callable[[], object], timeout_s: float = 10.0, poll_s: float = 0.02) -> bool:
+    """Whether ``condition()`` turns true within ``timeout_s`` (checked every ``poll_s``): how tests wait for
+    what a vehicle, a broker or another thread does, rather than sleeping a fixed time."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() >= deadline:
+            return bool(condition())
+        time.sleep(poll_s)
+    return True
 
 
 def raw_request(client: BusClient, vehicle_id: str, path: str, payload: bytes, answers: int = 1,

@@ -9,17 +9,21 @@ import os
 import queue
 import threading
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from assistant.fleet.simulator import wait_until
-from tests.helpers import raw_request
+from assistant.fleet.documents import (ConfigDocument, Rollout, SigningKey, fleet_topic, next_topic, public_key_text,
+                                       verify)
+from assistant.fleet.operator import FleetOperator
+from assistant.fleet.simulator import SimulatedFleet
+from tests.helpers import eventually, raw_request
 from vehicle_bus.brokers import MosquittoBroker
 from vehicle_bus.client import AckTimeout, BusClient, BusMessage, SetRejected
 from vehicle_bus.protocol import (MAX_INTEGER_DIGITS, MAX_NESTING, MAX_PAYLOAD_BYTES, Ack, ProtocolError, ack_topic,
-                                  check_vehicle_id)
+                                  check_vehicle_id, set_topic)
 from vehicle_bus.settings import BusSettings
 from vehicle_bus.sim import vehicle as vehicle_module
 from vehicle_bus.sim.climate import ClimateEcu
@@ -50,10 +54,6 @@ def request(value, request_id: str, deadline: datetime | None = None) -> bytes:
     return json.dumps(fields).encode()
 
 
-def eventually(condition, timeout_s: float = 5.0) -> bool:
-    return wait_until(condition, timeout_s)
-
-
 # -- broker killed mid-request ------------------------------------------------------------------
 @pytest.mark.parametrize("protocol", ["3.1.1", "5"])
 def test_a_request_that_timed_out_while_the_broker_was_down_is_never_applied(protocol, own_mosquitto, make_vehicle):
@@ -81,6 +81,98 @@ def test_a_request_that_timed_out_while_the_broker_was_down_is_never_applied(pro
         late = [Ack.decode(message.payload) for message in list(acks.queue)]
         assert [ack for ack in late if ack.request_id == timed_out.value.request_id] == [], "never sent again"
         assert client.set(vehicle.vehicle_id, TEMPERATURE, 19.0).status == "applied"
+
+
+# -- closing the connection ---------------------------------------------------------------------
+def test_requests_published_just_before_closing_all_reach_the_vehicle(vehicle, bus):
+    """A script that sends its settings and exits: close() waits for the broker to have every one of them."""
+    volume = f"{MEDIA}.Volume"
+    with BusClient(bus) as script:
+        for level in range(1, 101):
+            script.publish(set_topic(vehicle.vehicle_id, volume), request(level, f"volume-{level}"))
+    assert eventually(lambda: vehicle.state[volume] == 100, 30), f"the volume stopped at {vehicle.state[volume]}"
+
+
+# -- broker restart during a staged rollout -----------------------------------------------------
+OLD, NEW = {"dialogue": {"idle_timeout_s": 30}}, {"dialogue": {"idle_timeout_s": 45}}
+
+
+def is_stage(payload: bytes, percent: float) -> bool:
+    """Whether ``payload`` is the rollout document of the stage that reaches ``percent`` of the fleet."""
+    return bool(payload) and ConfigDocument.decode(payload).rollout == Rollout(percent=percent)
+
+
+class RestartAfterTheStage(BusClient):
+    """The operator's connection: the broker restarts just after it acknowledged the rollout document of the
+    ``percent`` stage (None: never), before the operator reads it back (a restart loses what it retained)."""
+
+    def __init__(self, settings: BusSettings, broker: MosquittoBroker, percent: float | None):
+        super().__init__(settings)
+        self.broker, self.percent, self.restarted = broker, percent, threading.Event()
+
+    def publish(self, topic: str, payload: bytes | str, retain: bool = False, properties=None) -> None:
+        super().publish(topic, payload, retain, properties)
+        if self.percent and topic.endswith("/config/next") and is_stage(payload, self.percent) \
+                and not self.restarted.is_set():
+            assert self.wait_published(5)
+            self.broker.restart()
+            self.restarted.set()
+
+
+def restart_while_the_stage_applies(broker: MosquittoBroker, watcher: BusClient, fleet_id: str,
+                                    percent: float) -> threading.Event:
+    """Restart ``broker`` as soon as the rollout document of the ``percent`` stage reaches ``watcher``, while
+    the vehicles apply it; returns an event set once the broker is back."""
+    out, back = threading.Event(), threading.Event()
+    watcher.subscribe(next_topic(fleet_id), lambda message: is_stage(message.payload, percent) and out.set())
+
+    def restart() -> None:
+        if out.wait(60):
+            broker.restart()
+            back.set()
+
+    threading.Thread(target=restart, daemon=True).start()
+    return back
+
+
+@pytest.mark.parametrize("when", ["between stages", "while a stage applies", "just after it took a stage"])
+def test_a_broker_restart_during_a_staged_rollout_leaves_every_vehicle_on_a_signed_version(when, own_mosquitto):
+    key, fleet_id = SigningKey.generate(), f"restart-{uuid.uuid4().hex[:8]}"
+    trusted = {key.key_id: public_key_text(key.public_key)}
+    settings = BusSettings(url=own_mosquitto.url, ack_timeout_s=5)
+    operator_client = RestartAfterTheStage(settings, own_mosquitto, 50 if when.startswith("just") else None)
+    versions_seen: list[dict[str, int | None]] = []
+    with operator_client.connect(), BusClient(settings) as watcher, \
+            SimulatedFleet(settings, fleet_id, trusted, [f"car-{n:04d}" for n in range(12)]).start() as fleet:
+        operator = FleetOperator(operator_client, fleet_id, key)
+        operator.push(OLD, "fleet")
+        assert eventually(lambda: set(fleet.versions().values()) == {1} and len(operator.statuses) == 12, 20)
+        back = operator_client.restarted
+        if when == "while a stage applies":
+            back = restart_while_the_stage_applies(own_mosquitto, watcher, fleet_id, 50)
+
+        def after_each_stage(_stage) -> None:
+            versions_seen.append(fleet.versions())
+            if when == "between stages" and not back.is_set():
+                own_mosquitto.restart()
+                back.set()
+
+        report = operator.rollout(NEW, canary_percent=25, halt_on_reject=0.05, stages=(50,), wait_s=30,
+                                  progress=after_each_stage)
+        assert back.is_set(), "the broker was not restarted during the rollout"
+        assert report.outcome in ("completed", "halted"), report
+        final, config = (2, NEW) if report.outcome == "completed" else (1, OLD)
+        assert eventually(lambda: all(agent.documents.keys() == {"fleet"} and agent.documents["fleet"].version == final
+                                      for agent in fleet.agents.values()), 20), fleet.versions()
+        assert {version for seen in versions_seen for version in seen.values()} <= {1, 2}, versions_seen
+        for agent in fleet.agents.values():
+            document = agent.documents["fleet"]
+            verify(document, trusted)
+            assert (document.version, document.config) == (final, config)
+            assert agent.config.dialogue.idle_timeout_s == config["dialogue"]["idle_timeout_s"]
+        stable = operator.retained(fleet_topic(fleet_id), 5)  # what a vehicle connecting later is given
+        assert (stable.version, stable.config) == (final, config)
+        operator.close()
 
 
 # -- stale and replayed requests ----------------------------------------------------------------

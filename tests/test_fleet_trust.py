@@ -18,7 +18,7 @@ from assistant.fleet.agent import ConfigAgent
 from assistant.fleet.documents import (DocumentError, KeyChange, Rollout, SigningKey, fleet_topic, history_topic,
                                        new_document, next_topic, public_key_text, status_topic, vehicle_topic)
 from assistant.fleet.operator import FleetOperator
-from assistant.fleet.simulator import wait_until
+from tests.helpers import eventually
 from vehicle_bus.client import BusClient
 from vehicle_bus.settings import BusSettings
 
@@ -69,13 +69,13 @@ def make_agent(bus, fleet_id, key):
 
 
 def applied(agent: ConfigAgent, fleet_version: int, idle_timeout_s: float) -> bool:
-    return wait_until(lambda: agent.versions()["fleet"] == fleet_version
+    return eventually(lambda: agent.versions()["fleet"] == fleet_version
                       and agent.config.dialogue.idle_timeout_s == idle_timeout_s, 10)
 
 
 def rejected(agent: ConfigAgent, target: str, version: int, reason: str) -> bool:
     """Whether the agent reports rejecting that document, for that reason."""
-    return wait_until(lambda: agent.last_status.get("state") == "rejected" and agent.last_status["target"] == target
+    return eventually(lambda: agent.last_status.get("state") == "rejected" and agent.last_status["target"] == target
                       and agent.last_status["version"] == version and reason in " ".join(agent.last_status["errors"]),
                       10)
 
@@ -84,7 +84,7 @@ def test_a_status_report_counts_only_for_the_vehicle_its_topic_names(operator, m
     caplog.set_level(logging.WARNING, logger="assistant.fleet.operator")
     victim = make_agent()
     operator.push({"dialogue": {"idle_timeout_s": 30}}, "fleet")
-    assert wait_until(lambda: (operator.statuses.get(victim.vehicle_id, {}).get("applied") or {}).get("fleet") == 1,
+    assert eventually(lambda: (operator.statuses.get(victim.vehicle_id, {}).get("applied") or {}).get("fleet") == 1,
                       10)
     attacker = f"car-{uuid.uuid4().hex[:8]}"
     forged = {"vehicle": victim.vehicle_id, "fleet": fleet_id, "state": "rejected", "version": 1, "target": "fleet",
@@ -92,7 +92,7 @@ def test_a_status_report_counts_only_for_the_vehicle_its_topic_names(operator, m
     with BusClient(bus) as forger:  # on its own status topic: the only one the broker's ACL lets it write
         forger.publish(status_topic(attacker), json.dumps(forged), retain=True)
         forger.publish(status_topic(attacker), json.dumps(forged | {"vehicle": attacker}), retain=True)
-        assert wait_until(lambda: attacker in operator.statuses, 10)  # its own report, sent after the forged one
+        assert eventually(lambda: attacker in operator.statuses, 10)  # its own report, sent after the forged one
     assert operator.statuses[victim.vehicle_id]["state"] == "applied"
     assert f"claims to be from vehicle '{victim.vehicle_id}'" in caplog.text
 
@@ -171,13 +171,13 @@ def test_keys_rotate_end_to_end_and_a_revoked_key_signs_nothing_more(operator, m
     added = subprocess.run([CARVOICE, "fleet", "trust", "--add", public_key_text(new.public_key), "--key",
                             str(old_key_file), "-c", str(operator_config)], capture_output=True, text=True, timeout=60)
     assert added.returncode == 0 and "fleet version 2" in added.stdout, added.stderr
-    assert wait_until(lambda: car.trusted_keys().keys() == {key.key_id, new.key_id}, 10), car.last_status
+    assert eventually(lambda: car.trusted_keys().keys() == {key.key_id, new.key_id}, 10), car.last_status
     successor = FleetOperator(client, fleet_id, new, trusting(fleet_id, key).fleet.trusted_keys)
     try:
         with pytest.raises(DocumentError, match="cannot revoke itself"):
             successor.trust([], [new.key_id])
         successor.trust([], [key.key_id])  # signed by the new key
-        assert wait_until(lambda: car.trusted_keys().keys() == {new.key_id}, 10)
+        assert eventually(lambda: car.trusted_keys().keys() == {new.key_id}, 10)
         successor.push({"dialogue": {"idle_timeout_s": 45}}, "fleet")
         assert applied(car, 4, 45)
     finally:

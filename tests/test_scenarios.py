@@ -35,6 +35,17 @@ steps:
       reply_contains: [loud]
 """
 
+EVERY_BUS_STEP = """
+name: a command, the button, time passing and a malformed message
+steps:
+  - say: volume to 30
+    expect: {state: {Vehicle.Cabin.Infotainment.Media.Volume: 30}}
+  - press: push_to_talk
+  - wait: 60
+  - fault: {malformed: {path: Vehicle.Cabin.Infotainment.Media.Volume, payload: "{not json"}}
+    expect: {bus_error_contains: "not valid JSON"}
+"""
+
 
 def write(folder: Path, name: str, text: str) -> Path:
     path = folder / name
@@ -69,6 +80,15 @@ def test_a_broken_expectation_fails_with_expected_actual_and_the_transcript(runn
     assert "expected the reply to contain 'loud', got 'Volume 25.'" in message
     assert "1. say 'set the temperature to 21 degrees' -> 'Temperature set to 21 degrees for the front.'" in message
     assert "Vehicle.Cabin.Infotainment.Media.Volume: 30 -> 25" in message
+
+
+def test_a_runner_listens_to_nothing_more_after_its_scenarios(mosquitto, tmp_path):
+    scenarios = load_scenarios(write(tmp_path, "bus.yaml", EVERY_BUS_STEP)) * 3
+    with ScenarioRunner(CarvoiceConfig.load(), broker_url=mosquitto.url) as runner:
+        before = runner.client.subscriptions()
+        results = runner.run_all(scenarios)
+        assert [result.passed for result in results] == [True] * 3, results[0].failure_message()
+        assert runner.client.subscriptions() == before
 
 
 @pytest.mark.parametrize("text, problem", [

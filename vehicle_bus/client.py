@@ -7,6 +7,9 @@ ack (the vehicle applies a request id once, so a re-send cannot apply twice).
 Each set request carries a deadline (and, over MQTT 5, a message expiry interval): the vehicle
 refuses it after that, and once its caller was told it failed it is never sent again, not even
 from paho's queue of messages waiting for a connection.
+
+Closing waits (briefly) until the broker has acknowledged what was published, so "publish, then close"
+loses nothing.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ log = logging.getLogger(__name__)
 
 ACK_TRAVEL_S = 0.5
 """How much longer than a request's deadline its ack is waited for: an ack sent just in time is on its way."""
+CLOSE_WAIT_S = 2.0
+"""How long :meth:`BusClient.close` waits for the broker to acknowledge the messages published before it."""
 
 
 @dataclass(frozen=True)
@@ -101,11 +106,17 @@ class BusClient:
         self._lock = threading.RLock()
         self._handlers: dict[str, list[MessageHandler]] = {}
         self._pending: dict[str, _PendingSet] = {}
-        self._ack_filters: set[str] = set()
+        self._watched: dict[str, list[Callable[[], None]]] = {}
+        """Vehicles whose acks and status this client listens to (for set), with the unsubscribe functions."""
         self._suback: dict[int, threading.Event] = {}
         self._connected = threading.Event()
+        self.connections = 0
+        """How many times this client has connected (a reconnection after a broker restart counts)."""
         self._refused: str | None = None
         self._on_connect_hooks: list[Callable[[], None]] = []
+        self._unacked: dict[int, mqtt.MQTTMessageInfo] = {}
+        """Messages published and not yet acknowledged by the broker, by message id."""
+        self._acked = threading.Condition()
         self._configure(will)
 
     def _configure(self, will: tuple[str, bytes] | None) -> None:
@@ -127,6 +138,7 @@ class BusClient:
         self._mqtt.on_disconnect = self._handle_disconnect
         self._mqtt.on_message = self._handle_message
         self._mqtt.on_subscribe = self._handle_suback
+        self._mqtt.on_publish = self._handle_puback
 
     # -- connection -----------------------------------------------------------------------
     def connect(self, timeout_s: float = 10.0) -> BusClient:
@@ -144,10 +156,26 @@ class BusClient:
                 raise BusConnectionError(f"cannot connect to the MQTT broker at {self.settings.describe()}: {why}")
         return self
 
-    def close(self) -> None:
+    def close(self, wait_s: float = CLOSE_WAIT_S) -> None:
+        """Disconnect, once the broker has acknowledged what was published (waiting ``wait_s`` at most), so
+        a message published just before closing is not lost."""
+        if not self.wait_published(wait_s):
+            log.warning("closing with %d message(s) the broker has not acknowledged", len(self._unacked))
         self._mqtt.disconnect()
         self._mqtt.loop_stop()
         self._connected.clear()
+
+    def wait_published(self, timeout_s: float) -> bool:
+        """Wait until the broker has acknowledged every message published so far; False if some are still
+        unacknowledged after ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        with self._acked:
+            while True:
+                self._unacked = {mid: info for mid, info in self._unacked.items() if not _settled(info)}
+                remaining = deadline - time.monotonic()
+                if not self._unacked or remaining <= 0:
+                    return not self._unacked
+                self._acked.wait(min(remaining, 0.05))
 
     def __enter__(self) -> BusClient:
         return self.connect()
@@ -174,9 +202,10 @@ class BusClient:
         self._refused = None
         # paho re-sends its queued messages after this callback: keep those still wanted
         for message in self._mqtt.drop_out_messages():
+            with self._acked:
+                self._unacked.pop(message.mid, None)
             if not _expired_request(message):
-                self._mqtt.publish(message.topic, message.payload, qos=message.qos, retain=message.retain,
-                                   properties=message.properties)
+                self.publish(message.topic, message.payload, retain=message.retain, properties=message.properties)
         with self._lock:
             filters = list(self._handlers)
             pending = list(self._pending.values())
@@ -186,6 +215,7 @@ class BusClient:
             self._send(request)
         for hook in self._on_connect_hooks:
             hook()
+        self.connections += 1
         self._connected.set()
         log.info("connected to %s", self.settings.describe())
 
@@ -198,18 +228,25 @@ class BusClient:
     def publish(self, topic: str, payload: bytes | str, retain: bool = False,
                 properties: mqtt.Properties | None = None) -> None:
         """Publish at QoS 1. While disconnected the message is queued and sent on reconnect."""
-        self._mqtt.publish(topic, payload, qos=1, retain=retain, properties=properties)
+        info = self._mqtt.publish(topic, payload, qos=1, retain=retain, properties=properties)
+        with self._acked:
+            if not _settled(info):
+                self._unacked[info.mid] = info
+
+    def _handle_puback(self, _client, _userdata, mid, _reason_code, _properties) -> None:
+        with self._acked:
+            self._unacked.pop(mid, None)
+            self._acked.notify_all()
 
     def subscribe(self, topic_filter: str, handler: MessageHandler, timeout_s: float = 5.0) -> Callable[[], None]:
         """Call ``handler(message)`` for every message on ``topic_filter``; returns an unsubscribe function.
 
-        Waits for the broker's SUBACK, so messages published after this returns are not missed.
+        Waits for the broker's SUBACK, so messages published after this returns are not missed. While the
+        connection is down, every filter is subscribed again as soon as it is back.
         """
         with self._lock:
             first = topic_filter not in self._handlers
             self._handlers.setdefault(topic_filter, []).append(handler)
-        if first and self.is_connected:
-            self._subscribe_and_wait(topic_filter, timeout_s)
 
         def unsubscribe() -> None:
             with self._lock:
@@ -221,16 +258,31 @@ class BusClient:
                 self._handlers.pop(topic_filter, None)
             self._mqtt.unsubscribe(topic_filter)
 
+        if first and self.is_connected:
+            try:
+                self._subscribe_and_wait(topic_filter, timeout_s)
+            except BusConnectionError:
+                unsubscribe()  # the caller gets no unsubscribe function: leave nothing behind
+                raise
         return unsubscribe
 
     def _subscribe_and_wait(self, topic_filter: str, timeout_s: float) -> None:
-        done = threading.Event()
+        """Subscribe and wait for the SUBACK; a connection lost meanwhile subscribes it again when it is back."""
+        done, connection = threading.Event(), self.connections
         with self._lock:
             result, mid = self._mqtt.subscribe(topic_filter, qos=1)
             if result == mqtt.MQTT_ERR_SUCCESS:
                 self._suback[mid] = done
-        if result == mqtt.MQTT_ERR_SUCCESS and not done.wait(timeout_s):
-            raise BusConnectionError(f"the broker did not confirm the subscription to {topic_filter!r}")
+        deadline = time.monotonic() + timeout_s
+        try:
+            while result == mqtt.MQTT_ERR_SUCCESS and not done.wait(0.05):
+                if not self.is_connected or self.connections != connection:
+                    return
+                if time.monotonic() > deadline:
+                    raise BusConnectionError(f"the broker did not confirm the subscription to {topic_filter!r}")
+        finally:
+            with self._lock:
+                self._suback.pop(mid, None)
 
     def _handle_suback(self, _client, _userdata, mid, _reason_codes, _properties) -> None:
         with self._lock:
@@ -312,13 +364,28 @@ class BusClient:
 
     def _ensure_ack_subscription(self, vehicle_id: str) -> None:
         """Listen for this vehicle's acks, and for it coming online (then pending requests are re-sent)."""
-        topic_filter = ack_topic(vehicle_id, "+")
         with self._lock:
-            if topic_filter in self._ack_filters:
+            if vehicle_id in self._watched:
                 return
-            self._ack_filters.add(topic_filter)
-        self.subscribe(topic_filter, self._handle_ack)
-        self.subscribe(status_topic(vehicle_id), self._handle_status)
+            self._watched[vehicle_id] = watches = []
+        try:
+            watches.append(self.subscribe(ack_topic(vehicle_id, "+"), self._handle_ack))
+            watches.append(self.subscribe(status_topic(vehicle_id), self._handle_status))
+        except BusConnectionError:
+            self.forget_vehicle(vehicle_id)  # the next set tries again
+            raise
+
+    def forget_vehicle(self, vehicle_id: str) -> None:
+        """Stop listening for a vehicle's acks and status, once done with it (a later set listens again)."""
+        with self._lock:
+            watches = self._watched.pop(vehicle_id, [])
+        for unsubscribe in watches:
+            unsubscribe()
+
+    def subscriptions(self) -> dict[str, int]:
+        """The topic filters this client is subscribed to, each with the number of handlers listening on it."""
+        with self._lock:
+            return {topic_filter: len(handlers) for topic_filter, handlers in self._handlers.items()}
 
     def _handle_status(self, message: BusMessage) -> None:
         """A vehicle that (re)connects may have missed requests sent while it was away: send them again."""
@@ -388,6 +455,15 @@ class BusClient:
         finally:
             unsubscribe()
         return dict(values)
+
+
+def _settled(info: mqtt.MQTTMessageInfo) -> bool:
+    """Whether there is nothing more to wait for about a published message: the broker acknowledged it, or
+    paho refused it (its queue was full). False while it is in flight or queued for want of a connection."""
+    try:
+        return info.is_published()
+    except (RuntimeError, ValueError):  # queued (no connection), or refused
+        return info.rc == mqtt.MQTT_ERR_QUEUE_SIZE
 
 
 def _expired_request(message: mqtt.MQTTMessage) -> bool:

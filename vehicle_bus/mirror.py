@@ -24,6 +24,7 @@ class VehicleMirror:
         """Subscribe and wait until every signal's value has arrived."""
         self._unsubscribe = self.client.subscribe(value_topic(self.vehicle_id, "+"), self._keep)
         if not self._complete.wait(timeout_s):
+            self.stop()
             raise BusError(f"vehicle {self.vehicle_id!r} has not published its state on "
                            f"{self.client.settings.describe()}; is it running?")
         return self
@@ -31,6 +32,7 @@ class VehicleMirror:
     def stop(self) -> None:
         if self._unsubscribe:
             self._unsubscribe()
+            self._unsubscribe = None
 
     def _keep(self, message: BusMessage) -> None:
         path = path_of(message.topic)

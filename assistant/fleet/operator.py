@@ -132,13 +132,20 @@ class FleetOperator:
             raise DocumentError("no signing key given (--key)")
         return self.key.sign(document)
 
-    def _retain(self, topic: str, document: ConfigDocument) -> ConfigDocument:
+    def _retain(self, topic: str, document: ConfigDocument, attempts: int = 3) -> ConfigDocument:
         """Publish ``document`` retained on ``topic`` and read it back, so it is on the broker when this returns
-        (a closing connection can drop a publish still in flight; a broker drops one its ACL forbids)."""
-        self.client.publish(topic, document.encode(), retain=True)
-        if self.retained(topic, 5.0) != document:
-            raise RolloutError(f"the broker did not keep the document on {topic} (may this user write it?)")
-        return document
+        (a closing connection can drop a publish still in flight; a broker drops one its ACL forbids). A broker
+        that restarted meanwhile may have lost it: then it is published again."""
+        for _attempt in range(attempts):
+            connection = self.client.connections
+            self.client.publish(topic, document.encode(), retain=True)
+            if self.retained(topic, 5.0) == document:
+                return document
+            if self.client.is_connected and self.client.connections == connection:
+                break  # the same connection throughout: the broker refused it
+            log.warning("the broker lost the document on %s (it restarted); publishing it again", topic)
+        raise RolloutError(f"the broker did not keep the document on {topic} (may this user write it? is the "
+                           "broker up?)")
 
     def push(self, config: dict[str, Any], target: str) -> ConfigDocument:
         """A new version of ``target``'s layer, signed and retained."""
@@ -216,9 +223,10 @@ class FleetOperator:
         report = RolloutReport(version)
         plan = sorted({p for p in (canary_percent, *stages, 100.0) if p > done} | ({done} if resume else set()))
         for percent in plan:
-            self._retain(next_topic(self.fleet_id),
-                         self._signed(new_document(self.fleet_id, "fleet", version, config, Rollout(percent=percent))))
-            stage = self._await_stage(version, percent, wait_s)
+            connection = self.client.connections
+            document = self._retain(next_topic(self.fleet_id), self._signed(
+                new_document(self.fleet_id, "fleet", version, config, Rollout(percent=percent))))
+            stage = self._await_stage(document, wait_s, connection)
             stage.seconds = time.perf_counter() - start
             report.stages.append(stage)
             if progress:
@@ -237,16 +245,24 @@ class FleetOperator:
         report.seconds = time.perf_counter() - start
         return report
 
-    def _await_stage(self, version: int, percent: float, wait_s: float) -> StageReport:
+    def _await_stage(self, document: ConfigDocument, wait_s: float, connection: int) -> StageReport:
+        """Wait until every vehicle in the stage of ``document`` has reported on it (or ``wait_s`` passed). A
+        broker that restarted since ``connection`` may have lost the document before every vehicle had it:
+        it is retained again (vehicles that have it ignore it)."""
+        version, percent = document.version, document.rollout.percent
         deadline = time.monotonic() + wait_s
-        with self._changed:
-            while True:
+        while True:
+            with self._changed:
                 cohort = [v for v in self.statuses if in_rollout(v, percent)]
                 answered = {v: self.statuses[v] for v in cohort if _reported(self.statuses[v], version)}
                 remaining = deadline - time.monotonic()
                 if len(answered) == len(cohort) or remaining <= 0:
                     break
                 self._changed.wait(min(remaining, 0.5))
+            if self.client.connections != connection and self.client.is_connected:
+                connection = self.client.connections
+                log.warning("reconnected to the broker during the %g%% stage: retaining its document again", percent)
+                self._retain(next_topic(self.fleet_id), document)
         rejected = sum(1 for status in answered.values() if status["state"] == "rejected")
         return StageReport(percent, len(cohort), len(answered) - rejected, rejected, len(cohort) - len(answered), 0)
 
