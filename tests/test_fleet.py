@@ -7,6 +7,7 @@ import json
 import queue
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -18,11 +19,11 @@ from assistant.fleet.documents import (Rollout, SigningKey, fleet_topic, group_t
                                        public_key_text, status_topic, vehicle_topic)
 from assistant.fleet.layers import effective
 from assistant.fleet.operator import FleetOperator, RolloutError
-from assistant.fleet.reload import HotReload
-from assistant.fleet.simulator import SimulatedFleet, wait_until
+from assistant.fleet.reload import HotReload, lazy_llm
+from assistant.fleet.simulator import SimulatedFleet
 from intents.dialogue import Dialogue
 from intents.llm import LlmSettings
-from tests.helpers import TEST_LLM, make_pki, readable_by_the_broker
+from tests.helpers import TEST_LLM, eventually, make_pki, readable_by_the_broker
 from vehicle_bus.brokers import MosquittoBroker
 from vehicle_bus.client import BusClient
 from vehicle_bus.settings import BusSettings, TlsSettings
@@ -108,7 +109,7 @@ def make_agent(secure_broker, key):
 
 
 def settled(agent: ConfigAgent, condition, timeout_s: float = 10) -> bool:
-    return wait_until(lambda: condition(agent), timeout_s)
+    return eventually(lambda: condition(agent), timeout_s)
 
 
 def test_layers_merge_in_order_and_say_where_each_value_came_from():
@@ -198,6 +199,57 @@ def test_hot_reload_switches_settings_at_once_and_the_llm_in_the_background(oper
     assert "no-such-model" in agent.last_status["errors"][0] and agent.versions()["fleet"] == 3
 
 
+class SlowLoad:
+    """The engine a config names, checked as the real one is, whose load lasts until the test opens its gate."""
+
+    def __init__(self, config: CarvoiceConfig):
+        self.settings, self.checked = config.llm, lazy_llm(config)
+        self.gate, self.started = threading.Event(), threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def spec(self) -> None:
+        self.checked.spec()
+
+    def load(self) -> None:
+        self.thread = threading.current_thread()
+        self.started.set()
+        assert self.gate.wait(60), "the test never let the load finish"
+
+    def finish(self) -> None:
+        """Let the load end, and wait until the reload has decided what to do with it."""
+        self.gate.set()
+        self.thread.join(60)
+
+
+@pytest.mark.parametrize("later", [{"llm": {"enabled": False}}, {"llm": {"max_calls": 3}}],
+                         ids=["llm-turned-off", "another-llm"])
+def test_an_llm_load_that_finishes_after_a_later_change_is_discarded(later, operator, make_agent, vehicle, client,
+                                                                     test_registry):
+    from intents.vehicle import BusVehicle
+
+    loads: list[SlowLoad] = []
+
+    def slow_load(config: CarvoiceConfig) -> SlowLoad:
+        loads.append(SlowLoad(config))
+        return loads[-1]
+
+    dialogue = Dialogue(BusVehicle(client, vehicle.vehicle_id).start())
+    agent = make_agent(on_apply=HotReload(dialogue, make_llm=slow_load))
+    operator.push({"llm": {"max_calls": 2}}, "fleet")
+    assert settled(agent, lambda a: a.versions()["fleet"] == 1) and loads[0].started.wait(10)
+    operator.push(later, "fleet")  # applied while the first load is still running
+    assert settled(agent, lambda a: a.versions()["fleet"] == 2)
+    latest = None
+    if len(loads) == 2:  # another model: its load is quick
+        loads[1].finish()
+        latest = loads[1]
+    assert dialogue.llm is latest
+    loads[0].finish()
+    assert dialogue.llm is latest, "the load of an earlier config came back after a later change"
+    assert (dialogue.llm.settings if dialogue.llm else None) == (agent.config.llm if agent.config.llm.enabled
+                                                                 else None)  # the dialogue runs the applied config
+
+
 def test_an_offline_vehicle_converges_when_it_reconnects_and_keeps_its_config_offline(operator, make_agent,
                                                                                      tmp_path, key):
     state = tmp_path / "fleet-config.json"
@@ -225,24 +277,24 @@ def test_staged_rollout_halts_on_rejections_and_the_canary_returns_to_stable(ope
     refusing = set(VEHICLES[::2])
     with simulated_fleet(secure_broker, key, refusing).start() as fleet:
         operator.push({"dialogue": {"idle_timeout_s": 30}}, "fleet")
-        assert wait_until(lambda: set(fleet.versions().values()) == {1}, 20)
-        assert wait_until(lambda: len(operator.statuses) == len(VEHICLES), 10)
+        assert eventually(lambda: set(fleet.versions().values()) == {1}, 20)
+        assert eventually(lambda: len(operator.statuses) == len(VEHICLES), 10)
         report = operator.rollout({"dialogue": {"idle_timeout_s": 45}}, canary_percent=50, halt_on_reject=0.05,
                                   wait_s=20)
         assert report.outcome == "halted" and report.stages[0].rejected > 0
-        assert wait_until(lambda: set(fleet.versions().values()) == {1}, 20), fleet.versions()
+        assert eventually(lambda: set(fleet.versions().values()) == {1}, 20), fleet.versions()
         assert all(agent.config.dialogue.idle_timeout_s == 30 for agent in fleet.agents.values())
 
 
 def test_rollout_completes_then_rolls_back_and_an_interrupted_one_resumes(operator, secure_broker, key):
     with simulated_fleet(secure_broker, key).start() as fleet:
         operator.push({"dialogue": {"idle_timeout_s": 30}}, "fleet")
-        assert wait_until(lambda: len(operator.statuses) == len(VEHICLES), 10)
+        assert eventually(lambda: len(operator.statuses) == len(VEHICLES), 10)
         report = operator.rollout({"dialogue": {"idle_timeout_s": 45}}, 25, 0.05, (50,), wait_s=20)
         assert report.outcome == "completed" and [s.percent for s in report.stages] == [25, 50, 100]
-        assert wait_until(lambda: set(fleet.versions().values()) == {2}, 20)
+        assert eventually(lambda: set(fleet.versions().values()) == {2}, 20)
         assert "re-issues version 1" in operator.rollback()
-        assert wait_until(lambda: set(fleet.versions().values()) == {3}, 20)
+        assert eventually(lambda: set(fleet.versions().values()) == {3}, 20)
         assert all(agent.config.dialogue.idle_timeout_s == 30 for agent in fleet.agents.values())
         # an operator that died after its canary stage: the rollout waits on the broker
         canary = key.sign(new_document(FLEET, "fleet", 4, {"dialogue": {"idle_timeout_s": 50}}, Rollout(percent=25)))
@@ -251,7 +303,7 @@ def test_rollout_completes_then_rolls_back_and_an_interrupted_one_resumes(operat
             operator.push({"dialogue": {"idle_timeout_s": 1}}, "fleet")
         resumed = operator.rollout(None, 25, 0.05, wait_s=20, resume=True)
         assert resumed.outcome == "completed" and resumed.version == 4
-        assert wait_until(lambda: set(fleet.versions().values()) == {4}, 20)
+        assert eventually(lambda: set(fleet.versions().values()) == {4}, 20)
 
 
 def test_a_vehicle_cannot_write_another_vehicles_or_the_fleets_topics(operator, secure_broker, make_agent, key):

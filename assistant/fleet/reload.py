@@ -1,15 +1,19 @@
 """Hot reload: what a newly applied config changes in a running assistant.
 
 Dialogue, listening and saved-place settings switch at once; a change to the LLM loads the new engine in the
-background and switches to it when it is ready (the old one answers meanwhile). Settings that need
-the process restarted (bus, speech models, hardware profile, model store) are applied at the next start
-and logged as such.
+background and switches to it when it is ready (the old one answers meanwhile). Each LLM change is a new
+generation: a load that finishes after a later change (another model, or the LLM turned off) is discarded,
+so only the latest change takes effect. A config naming an unknown or missing model is refused before
+anything switches. Settings that need the process restarted (bus, speech models, hardware profile, model
+store) are applied at the next start and logged as such.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from typing import Protocol
 
 from assistant.config import CarvoiceConfig
 from assistant.live import LiveAssistant
@@ -21,29 +25,63 @@ log = logging.getLogger(__name__)
 AT_NEXT_START = ("bus.", "speech.", "hardware.", "models.", "sim.", "vehicle.")
 
 
+class LlmEngine(Protocol):
+    """What the dialogue's LLM is, to hot reload: checked at once, loaded in the background."""
+
+    def spec(self) -> None:
+        """Raise if the model is unknown or not installed."""
+
+    def load(self) -> None:
+        """Load the model (slow)."""
+
+
+def lazy_llm(config: CarvoiceConfig) -> LazyLlm:
+    return LazyLlm(Registry(config.models.store_dir), config.llm, hardware_profile(config.hardware.profile))
+
+
 class HotReload:
-    def __init__(self, dialogue: Dialogue, live: LiveAssistant | None = None):
-        self.dialogue, self.live = dialogue, live
+    """``make_llm`` builds the engine a config names (the registry's LazyLlm unless told otherwise)."""
+
+    def __init__(self, dialogue: Dialogue, live: LiveAssistant | None = None,
+                 make_llm: Callable[[CarvoiceConfig], LlmEngine] = lazy_llm):
+        self.dialogue, self.live, self.make_llm = dialogue, live, make_llm
         self.loading: threading.Thread | None = None
+        self.generation = 0
+        """Bumped by every LLM change that is applied; a load applies only if its generation is still the latest."""
+        self._switching = threading.Lock()
 
     def __call__(self, config: CarvoiceConfig, changed: list[str]) -> None:
+        llm_changed = any(path.startswith("llm.") for path in changed)
+        llm = self._checked_llm(config) if llm_changed else None  # raises before anything switches
         if any(path.startswith("dialogue.") for path in changed):
             self.dialogue.idle_timeout_s = config.dialogue.idle_timeout_s
         if self.live and any(path.startswith("live.") for path in changed):
             self.live.reconfigure(config.live)
-        if any(path.startswith("llm.") for path in changed):
-            self._switch_llm(config)
+        if llm_changed:
+            self._switch_llm(llm)
         if any(path.startswith("navigation.") for path in changed):
             save_places(self.dialogue.vehicle, config.navigation.places)
         if later := [path for path in changed if path.startswith(AT_NEXT_START)]:
             log.warning("applied at the next start: %s", ", ".join(later))
 
-    def _switch_llm(self, config: CarvoiceConfig) -> None:
+    def _checked_llm(self, config: CarvoiceConfig) -> LlmEngine | None:
+        """The engine ``config`` names, not loaded yet (None: the LLM is off); raises if its model is unknown or
+        not installed."""
         if not config.llm.enabled:
-            self.dialogue.llm = None
-            return
-        llm = LazyLlm(Registry(config.models.store_dir), config.llm, hardware_profile(config.hardware.profile))
-        llm.spec()  # an unknown or missing model is refused now, before anything switches
+            return None
+        llm = self.make_llm(config)
+        llm.spec()
+        return llm
+
+    def _switch_llm(self, llm: LlmEngine | None) -> None:
+        """Turn the LLM off at once, or load ``llm`` in the background and switch to it unless a later change
+        came meanwhile."""
+        with self._switching:
+            self.generation += 1
+            generation = self.generation
+            if llm is None:
+                self.dialogue.llm = None
+                return
 
         def load() -> None:
             try:
@@ -51,8 +89,12 @@ class HotReload:
             except Exception as exc:  # the old engine keeps answering
                 log.error("the new LLM could not be loaded, keeping the old one: %s", exc)
                 return
-            self.dialogue.llm = llm
+            with self._switching:
+                if generation != self.generation:
+                    log.info("discarded a loaded LLM: a later config change replaced it while it loaded")
+                    return
+                self.dialogue.llm = llm
             log.info("switched to the new LLM")
 
-        self.loading = threading.Thread(target=load, name="llm-reload", daemon=True)
+        self.loading = threading.Thread(target=load, name=f"llm-reload-{generation}", daemon=True)
         self.loading.start()
