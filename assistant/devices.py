@@ -34,6 +34,10 @@ Interrupted = Callable[[], bool]
 
 
 class AudioInput(Protocol):
+    realtime: bool
+    """True when frames come at the speed of speech (a microphone, a live stream): the live loop then never
+    makes the input wait, and drops what the driver said long ago rather than answer it late."""
+
     def frames(self) -> Iterator[np.ndarray]:
         """16 kHz mono float32 frames of ``FRAME`` samples until the input ends."""
         ...
@@ -126,6 +130,8 @@ def device_info(pa, direction: str, index: int | None) -> dict:
 class PyAudioInput:
     """A microphone, read in 20 ms blocks at its own rate and converted to VAD frames."""
 
+    realtime = True
+
     def __init__(self, device: int | None = None, pyaudio_module=None):
         self.module, self.pa = open_pyaudio(pyaudio_module)
         info = device_info(self.pa, "input", device)
@@ -152,7 +158,10 @@ class PyAudioInput:
 
 
 class PcmInput:
-    """Raw signed 16-bit little-endian PCM from a byte stream (e.g. stdin), at a given rate and channel count."""
+    """Raw signed 16-bit little-endian PCM from a byte stream (e.g. stdin), at a given rate and channel count;
+    taken to be live (a head unit's microphone stream)."""
+
+    realtime = True
 
     def __init__(self, stream: BinaryIO, rate: int = ASR_RATE, channels: int = 1):
         self.stream, self.rate, self.channels = stream, rate, channels

@@ -3,15 +3,20 @@ push-to-talk, an optional wake phrase and barge-in.
 
 Three threads keep the stages overlapping:
 
-* the *listener* (``run``) reads 32 ms frames and feeds the endpointer; it never waits for the others,
-  so speech during a reply is heard at once (barge-in);
+* the *listener* (``run``) reads 32 ms frames and feeds the endpointer; on live input it never waits for
+  the others, so speech during a reply is heard at once (barge-in);
 * the *responder* handles one utterance at a time: transcript, wake-phrase check, dialogue and car,
-  then synthesis sentence by sentence;
+  then synthesis sentence by sentence. Utterances spoken while it is busy wait in a short queue: on live
+  input the newest wins (an older waiting one is dropped) and one that waited too long is dropped rather
+  than answered late, each with an ``ignored`` event saying why; from a recording nothing is dropped (the
+  listener waits for room instead);
 * the *player* plays each sentence as soon as it is synthesised, in short blocks, and stops mid-sentence
   when the reply is interrupted.
 
 Recognition starts early, at the first short pause (``pause_ms``), while the endpointer still waits to
 be sure the driver has finished (``end_ms``); if the driver goes on, that result is dropped.
+
+The loop keeps no turn once it is handled: each goes to ``on_turn`` (with its reply audio) and the events.
 """
 
 from __future__ import annotations
@@ -47,6 +52,10 @@ WAKE_ACK = "Yes?"
 BLURRED_GREETINGS = {"a", "hey", "hay", "hi", "he", "eh", "ay", "ok", "okay"}
 """How recognisers hear a quick "hey" at the start of an utterance."""
 PUSH_TO_TALK = "Vehicle.Private.Carvoice.PushToTalk.IsPressed"
+MAX_WAITING = 1
+"""Utterances that may wait while the responder is busy; on live input a newer one pushes the oldest out."""
+STALE_AFTER_S = 10.0
+"""On live input, an utterance still waiting this long after its speech ended is dropped, not answered late."""
 
 
 class ListenMode(StrEnum):
@@ -109,16 +118,18 @@ class Utterance:
 
 
 class LiveAssistant:
-    """Runs the voice pipeline on live audio until the input ends or ``stop()``."""
+    """Runs the voice pipeline on live audio until the input ends or ``stop()``; ``on_turn`` gets each handled
+    turn. ``max_waiting`` and ``stale_after_s`` bound the utterances waiting for the responder."""
 
     def __init__(self, pipeline: VoicePipeline, audio_in: AudioInput, audio_out: AudioOutput,
                  settings: LiveSettings | None = None, session_id: str = "voice",
-                 vad: SileroVad | None = None, on_turn: Callable[[VoiceTurn], None] | None = None):
+                 vad: SileroVad | None = None, on_turn: Callable[[VoiceTurn], None] | None = None,
+                 max_waiting: int = MAX_WAITING, stale_after_s: float = STALE_AFTER_S):
         self.on_turn = on_turn or (lambda turn: None)
         self.pipeline, self.audio_in, self.audio_out = pipeline, audio_in, audio_out
         self.settings, self.session_id = settings or LiveSettings(), session_id
         self.endpointer = Endpointer(vad or SileroVad(), self.settings.endpointing())
-        self.turns: list[VoiceTurn] = []
+        self.turns_handled = 0
         self.pressed_at: float | None = None
         self.listening_until = 0.0
         self.reply: Reply | None = None
@@ -128,7 +139,12 @@ class LiveAssistant:
         self.arrivals: deque[tuple[int, float]] = deque(maxlen=256)
         self.stopped = threading.Event()
         self.recognizer_pool = ThreadPoolExecutor(1, thread_name_prefix="asr")
-        self.responder = ThreadPoolExecutor(1, thread_name_prefix="responder")
+        self.live_input = getattr(audio_in, "realtime", True)
+        self.max_waiting, self.stale_after_s = max(1, max_waiting), stale_after_s
+        self.waiting: deque[Utterance] = deque()
+        self.waiting_changed = threading.Condition()
+        self.listening = True
+        self.responder = threading.Thread(target=self._respond_in_turn, name="responder", daemon=True)
         self.playback: queue.Queue[tuple[Reply, np.ndarray | None] | None] = queue.Queue()
         self.player = threading.Thread(target=self._play, name="player", daemon=True)
 
@@ -155,9 +171,11 @@ class LiveAssistant:
         return self.reply is not None and not self.reply.finished.is_set() and not self.reply.cancelled.is_set()
 
     # -- listener -------------------------------------------------------------------------------------------
-    def run(self) -> list[VoiceTurn]:
-        """Listen until the input ends (a file, a closed stream) or ``stop()``; returns the handled turns."""
+    def run(self) -> int:
+        """Listen until the input ends (a file, a closed stream) or ``stop()``, then answer what still waits;
+        returns the number of turns handled."""
         self.player.start()
+        self.responder.start()
         try:
             for frame in self.audio_in.frames():
                 if self.stopped.is_set():
@@ -166,11 +184,14 @@ class LiveAssistant:
                 for event in self.endpointer.feed(frame):
                     self._on_endpoint(event)
         finally:
-            self.responder.shutdown(wait=True)
+            with self.waiting_changed:
+                self.listening = False
+                self.waiting_changed.notify_all()
+            self.responder.join()
             self.recognizer_pool.shutdown(wait=True)
             self.playback.put(None)
             self.player.join()
-        return self.turns
+        return self.turns_handled
 
     def _arrival(self, sample: int) -> float:
         return next((at for position, at in reversed(self.arrivals) if position <= sample), time.perf_counter())
@@ -190,7 +211,7 @@ class LiveAssistant:
             utterance = Utterance(event.audio, self._arrival(event.speech_end_sample), self.started_at, early)
             self.early, self.early_end = None, -1
             if self._accepts_without_words() or self.settings.mode == "wake_phrase":
-                self.responder.submit(self._respond, utterance)
+                self._hand_to_responder(utterance)
             else:
                 self.notify("ignored", reason="push-to-talk was not pressed")
 
@@ -207,6 +228,43 @@ class LiveAssistant:
             self.notify("barge_in", cause=cause)
 
     # -- responder -----------------------------------------------------------------------------------------
+    def _hand_to_responder(self, utterance: Utterance) -> None:
+        """Queue ``utterance`` for the responder. When ``max_waiting`` already wait, live input drops the oldest
+        (the newest wins: the listener must go on listening); a recording waits for room, losing nothing."""
+        dropped: list[Utterance] = []
+        with self.waiting_changed:
+            while len(self.waiting) >= self.max_waiting:
+                if self.live_input:
+                    dropped.append(self.waiting.popleft())
+                else:
+                    self.waiting_changed.wait()
+            self.waiting.append(utterance)
+            self.waiting_changed.notify_all()
+        for old in dropped:
+            self._drop(old, "a newer utterance came while the assistant was busy")
+
+    def _next_utterance(self) -> Utterance | None:
+        """The oldest waiting utterance, once there is one; None when listening has ended and none waits."""
+        with self.waiting_changed:
+            while not self.waiting and self.listening:
+                self.waiting_changed.wait()
+            utterance = self.waiting.popleft() if self.waiting else None
+            self.waiting_changed.notify_all()
+            return utterance
+
+    def _respond_in_turn(self) -> None:
+        while (utterance := self._next_utterance()) is not None:
+            waited_s = time.perf_counter() - utterance.speech_end
+            if self.live_input and waited_s > self.stale_after_s:
+                self._drop(utterance, f"it waited {waited_s:.1f} s for the assistant (more than "
+                                      f"{self.stale_after_s:g} s): too late to answer")
+            else:
+                self._respond(utterance)
+
+    def _drop(self, utterance: Utterance, reason: str) -> None:
+        log.info("dropped an utterance of %.1f s: %s", len(utterance.audio) / ASR_RATE, reason)
+        self.notify("ignored", reason=reason)
+
     def _respond(self, utterance: Utterance) -> None:
         try:
             self._respond_to(utterance)
@@ -233,7 +291,7 @@ class LiveAssistant:
             transcript = Transcript(command, False)
         self.reply = Reply(self.playback)
         turn = pipeline.respond(transcript, clock, self.reply)
-        self.turns.append(turn)
+        self.turns_handled += 1
         self.on_turn(turn)
         self.listening_until = time.perf_counter() + self.settings.follow_up_s
 

@@ -4,9 +4,11 @@ endpointing, device rates, barge-in, push-to-talk (bus button), the wake phrase,
 from __future__ import annotations
 
 import json
+import queue
 import subprocess
 import sys
 import threading
+from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +19,12 @@ from assistant.devices import AudioDeviceError, PyAudioInput, PyAudioOutput
 from assistant.events import BusEventSink, events_topic
 from assistant.live import WAKE_ACK, PUSH_TO_TALK, ListenMode, LiveAssistant, LiveSettings, strip_wake_phrase, \
     watch_push_to_talk_button
-from assistant.pipeline import VoicePipeline
+from assistant.pipeline import VoicePipeline, VoiceTurn
 from assistant.vad import FRAME, Endpointer, SileroVad
 from intents.dialogue import Dialogue
 from intents.vehicle import BusVehicle
 from tests.fake_audio import Do, FakePyAudio, Until, silence
+from tests.helpers import eventually
 from tests.speech import said
 from vehicle_bus.protocol import ControlRequest, control_topic
 
@@ -44,11 +47,24 @@ def events(car, client) -> list[dict]:
     return received
 
 
-def run_live(recognizer, synthesizer, car, card: FakePyAudio, **settings) -> LiveAssistant:
-    """Runs the live loop on the fake card until its script is done and the last reply has played."""
+def live_loop(recognizer, synthesizer, car, card: FakePyAudio, on_turn, **options) -> LiveAssistant:
+    """The live loop on the fake card, handing each turn to ``on_turn``. ``options``: the loop's own
+    (``max_waiting``, ``stale_after_s``), the rest are ``LiveSettings``."""
+    own = {name: options.pop(name) for name in ("max_waiting", "stale_after_s") if name in options}
     pipeline = VoicePipeline(recognizer, Dialogue(car), synthesizer, BusEventSink(car.client, car.vehicle_id))
-    live = LiveAssistant(pipeline, PyAudioInput(pyaudio_module=card), PyAudioOutput(pyaudio_module=card),
-                         LiveSettings(**settings))
+    return LiveAssistant(pipeline, PyAudioInput(pyaudio_module=card), PyAudioOutput(pyaudio_module=card),
+                         LiveSettings(**options), on_turn=on_turn, **own)
+
+
+def run_live(recognizer, synthesizer, car, card: FakePyAudio, **options) -> list[VoiceTurn]:
+    """Runs the live loop on the fake card until its script is done and the last reply has played; returns the
+    turns it handled."""
+    turns: list[VoiceTurn] = []
+    run_to_the_end(live_loop(recognizer, synthesizer, car, card, turns.append, **options), car, card)
+    return turns
+
+
+def run_to_the_end(live: LiveAssistant, car: BusVehicle, card: FakePyAudio) -> None:
     unsubscribe = watch_push_to_talk_button(car.client, car.vehicle_id, live.press)
     thread = threading.Thread(target=live.run)
     thread.start()
@@ -56,7 +72,6 @@ def run_live(recognizer, synthesizer, car, card: FakePyAudio, **settings) -> Liv
     live.stop()
     thread.join(120)
     unsubscribe()
-    return live
 
 
 def stages(events: list[dict]) -> list[str]:
@@ -80,11 +95,11 @@ def test_live_commands_from_a_48k_stereo_mic_reach_the_car_and_play_at_44k(recog
     card = FakePyAudio([silence(0.5), said("set the temperature to twenty two degrees"), silence(1.5),
                         said("play some jazz", "piper", synthesizer), silence(2.5)],
                        mic_rate=48_000, mic_channels=2, speaker_rate=44_100, speaker_channels=2)
-    live = run_live(recognizer, synthesizer, car, card)
+    turns = run_live(recognizer, synthesizer, car, card)
     assert vehicle.state[TEMPERATURE] == 22.0 and vehicle.state[GENRE] == "Jazz"
-    replies = [turn.reply for turn in live.turns]
+    replies = [turn.reply for turn in turns]
     assert replies[0].startswith("Temperature set to 22") and replies[1].startswith("Playing")
-    reply_seconds = sum(len(chunk) for turn in live.turns for chunk in turn.audio) / synthesizer.sample_rate
+    reply_seconds = sum(len(chunk) for turn in turns for chunk in turn.audio) / synthesizer.sample_rate
     assert all(len(block) % 2 == 0 for block in card.played)  # stereo frames
     assert card.played_seconds() == pytest.approx(reply_seconds, abs=0.05)
     assert stages(events).count("speech_start") == 2 and stages(events).count("audio_end") == 2
@@ -94,15 +109,95 @@ def test_speaking_over_a_reply_stops_it_and_the_new_command_is_handled(recognize
     card = FakePyAudio()
     card.script = [silence(0.3), said("take me to Hamburg"), Until(lambda: card.played_seconds() > 0.5),
                    said("set the temperature to twenty degrees"), silence(2.5)]
-    live = run_live(recognizer, synthesizer, car, card)
+    turns = run_live(recognizer, synthesizer, car, card)
     assert vehicle.state[DESTINATION] == "Hamburg, DE" and vehicle.state[TEMPERATURE] == 20.0
-    first, second = live.turns
+    first, second = turns
     assert first.interrupted and not second.interrupted
     full_first = sum(len(chunk) for chunk in first.audio) / synthesizer.sample_rate
     second_seconds = sum(len(chunk) for chunk in second.audio) / synthesizer.sample_rate
     assert card.played_seconds() - second_seconds < full_first - 0.5  # the first reply was cut short
     barge = [event for event in events if event["stage"] == "barge_in"]
     assert barge and barge[0]["data"]["cause"] == "speech"
+
+
+def audio_held_by(live: LiveAssistant) -> int:
+    """Bytes of audio in the live loop's own state: its attributes, through containers and its own objects
+    (turns, utterances, replies, the endpointer), not into the engines, devices and callback it was given."""
+    given = {id(live.pipeline), id(live.audio_in), id(live.audio_out), id(live.endpointer.vad), id(live.on_turn)}
+    seen: set[int] = set()
+    found, total = [live], 0
+    while found:
+        item = found.pop()
+        if id(item) in seen or id(item) in given:
+            continue
+        seen.add(id(item))
+        if isinstance(item, np.ndarray):
+            total += item.nbytes
+        elif isinstance(item, (list, tuple, set, deque)):
+            found.extend(item)
+        elif isinstance(item, dict):
+            found.extend(item.values())
+        elif isinstance(item, queue.Queue):
+            found.extend(item.queue)
+        elif type(item).__module__.startswith(("assistant.", "intents.")) and hasattr(item, "__dict__"):
+            found.extend(vars(item).values())
+    return total
+
+
+def test_the_loop_keeps_no_audio_of_the_turns_it_has_handled(recognizer, synthesizer, car):
+    commands = ["set the temperature to twenty degrees", "play some jazz", "turn on the air conditioning",
+                "set the temperature to twenty two degrees"]
+    turns: list[VoiceTurn] = []
+    held: list[int] = []
+    card = FakePyAudio([silence(0.3)])
+    for number, command in enumerate(commands, start=1):
+        card.script += [said(command), Until(lambda number=number: len(turns) == number), silence(0.3),
+                        Do(lambda: held.append(audio_held_by(live)))]  # between turns, on the listener's thread
+    live = live_loop(recognizer, synthesizer, car, card, turns.append)
+    run_to_the_end(live, car, card)
+    assert len(turns) == len(commands) and all(turn.audio for turn in turns)
+    assert held == [held[0]] * len(commands), f"audio held after each turn: {held} bytes"
+    assert held[0] <= 16_000 * 4  # a second of microphone audio at most (what comes before speech)
+
+
+class HeldTurn:
+    """Turns handed over by the live loop; the first is held until ``release()``, as a slow one would be."""
+
+    def __init__(self):
+        self.turns: list[VoiceTurn] = []
+        self.busy, self.released = threading.Event(), threading.Event()
+
+    def __call__(self, turn: VoiceTurn) -> None:
+        self.turns.append(turn)
+        if len(self.turns) == 1:
+            self.busy.set()
+            assert self.released.wait(60), "the test never released the first turn"
+
+    def release(self) -> None:
+        self.released.set()
+
+
+def test_speech_while_the_assistant_is_busy_is_answered_newest_first(recognizer, synthesizer, car, vehicle, events):
+    held = HeldTurn()
+    card = FakePyAudio([silence(0.3), said("set the temperature to twenty degrees"), Until(held.busy.is_set),
+                        silence(0.3), said("set the temperature to twenty four degrees"), silence(1.0),
+                        said("play some jazz"), silence(1.0), Do(held.release), silence(2.5)])
+    run_to_the_end(live_loop(recognizer, synthesizer, car, card, held), car, card)
+    assert vehicle.state[TEMPERATURE] == 20.0 and vehicle.state[GENRE] == "Jazz"  # the older waiting one: dropped
+    assert [turn.reply.split()[0] for turn in held.turns] == ["Temperature", "Playing"]
+    assert eventually(lambda: any(event["stage"] == "ignored" and "a newer utterance" in event["data"]["reason"]
+                                  for event in events))
+
+
+def test_speech_that_waited_too_long_is_dropped_not_answered_late(recognizer, synthesizer, car, vehicle, events):
+    held = HeldTurn()
+    card = FakePyAudio([silence(0.3), said("set the temperature to twenty degrees"), Until(held.busy.is_set),
+                        silence(0.3), said("play some jazz"), silence(2.5), Do(held.release), silence(1.0)])
+    run_to_the_end(live_loop(recognizer, synthesizer, car, card, held, stale_after_s=1.0), car, card)
+    assert vehicle.state[TEMPERATURE] == 20.0 and vehicle.state[GENRE] != "Jazz"
+    assert len(held.turns) == 1
+    assert eventually(lambda: any(event["stage"] == "ignored" and "too late to answer" in event["data"]["reason"]
+                                  for event in events))
 
 
 def press_button(client, vehicle_id: str, down: bool) -> None:
@@ -116,9 +211,9 @@ def test_push_to_talk_button_on_the_bus_gates_listening(recognizer, synthesizer,
                    Until(lambda: "push_to_talk" in stages(events)),
                    Do(lambda: press_button(client, vehicle.vehicle_id, False)),
                    silence(0.3), said("play some jazz"), silence(2.5)]
-    live = run_live(recognizer, synthesizer, car, card, mode=ListenMode.PUSH_TO_TALK, follow_up_s=0)
+    turns = run_live(recognizer, synthesizer, car, card, mode=ListenMode.PUSH_TO_TALK, follow_up_s=0)
     assert vehicle.state[TEMPERATURE] != 24.0  # spoken without a press: ignored
-    assert vehicle.state[GENRE] == "Jazz" and len(live.turns) == 1
+    assert vehicle.state[GENRE] == "Jazz" and len(turns) == 1
     ignored = [event for event in events if event["stage"] == "ignored"]
     assert ignored and "push-to-talk" in ignored[0]["data"]["reason"]
 
@@ -127,13 +222,13 @@ def test_wake_phrase_alone_is_answered_and_opens_a_follow_up(recognizer, synthes
     card = FakePyAudio([silence(0.3), said("set the temperature to twenty six degrees"), silence(1.5),
                         said("hey car", "piper", synthesizer), silence(2.0),
                         said("set the temperature to twenty degrees"), silence(2.5)])
-    live = run_live(recognizer, synthesizer, car, card, mode=ListenMode.WAKE_PHRASE)
+    turns = run_live(recognizer, synthesizer, car, card, mode=ListenMode.WAKE_PHRASE)
     assert vehicle.state[TEMPERATURE] == 20.0
     assert [event["data"].get("reply") for event in events if event["stage"] == "first_audio"][-1].startswith(
         "Temperature set to 20")
     assert any(event["stage"] == "ignored" and event["data"]["reason"] == "no wake phrase" for event in events)
     assert [event["data"]["reply"] for event in events if event["stage"] == "wake"] == [WAKE_ACK]
-    assert len(live.turns) == 1
+    assert len(turns) == 1
 
 
 @pytest.mark.parametrize("heard, command", [("Hey car, set the temperature to 20.5.", "set the temperature to 20.5"),
