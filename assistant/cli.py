@@ -508,7 +508,7 @@ def perf_table(report: dict[str, Any]) -> Table:
 def bench_intents(
     models: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="LLM id; default: every installed LLM")] = None,
     modes: Annotated[str, typer.Option(help="comma-separated: fast, llm, combined")] = "fast,llm,combined",
-    sets: Annotated[str, typer.Option(help="comma-separated: rules, heldout, adversarial")] = "rules,heldout,adversarial",
+    sets: Annotated[str, typer.Option(help="comma-separated: rules, heldout, adversarial, dev")] = "rules,heldout,adversarial",
     limit: Annotated[Optional[int], typer.Option(help="only the first N cases")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the full report as JSON")] = False,
     config_file: ConfigOption = None,
@@ -572,6 +572,64 @@ def bench_voice(
         table.add_row(path, str(stats["n"]), f"{stats['p50']:.0f}", f"{stats['p95']:.0f}",
                       {"fast": "< 700", "llm": "< 2000"}.get(path, "-"))
     console.print(table)
+
+
+@bench_app.command("soak")
+def bench_soak(
+    minutes: Annotated[float, typer.Option(min=0.1, help="how long the streams run")] = 10,
+    vehicles: Annotated[int, typer.Option(min=1, max=100, help="simulated vehicles")] = 10,
+    restart_every: Annotated[float, typer.Option(min=1, help="seconds between broker restarts")] = 60,
+    downtime: Annotated[float, typer.Option(min=0, help="seconds the broker stays down at each restart")] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON, no progress on stderr")] = False,
+) -> None:
+    """Vehicles on a Mosquitto of its own, set requests and spoken-text turns for N minutes, the broker restarted
+    every --restart-every seconds; exits 1 if a request was lost, applied twice or late, or a turn got no reply."""
+    from assistant.soak import run_soak
+
+    bus_log = logging.getLogger("vehicle_bus")
+    level = bus_log.level
+    bus_log.setLevel(logging.ERROR)  # every client warns at each broker restart: expected here, and counted
+    try:
+        with reported_errors():
+            if as_json:
+                report = run_soak(minutes, vehicles, restart_every, downtime)
+            else:
+                with progress_bars(counting_bytes=False) as progress:
+                    report = run_soak(minutes, vehicles, restart_every, downtime, progress=progress)
+    finally:
+        bus_log.setLevel(level)
+    if as_json:
+        print(json.dumps(report, indent=2))
+    else:
+        console.print(soak_table(report))
+    if not report["passed"]:
+        raise typer.Exit(1)
+
+
+def soak_table(report: dict[str, Any]) -> Table:
+    requests, latency, turns, rss = (report[k] for k in ("requests", "ack_latency_ms", "turns", "rss_mb"))
+    table = Table(title=f"soak: {report['vehicles']} vehicles, {report['seconds']:g} s, "
+                        f"{report['broker_restarts']} broker restarts ({report['downtime_s']:g} s down each)")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    rows = [("set requests sent", requests["sent"]),
+            ("acks received (applied / rejected)",
+             f"{requests['acks']} ({requests['applied']} / {requests['rejected']})"),
+            ("failed, reported to the caller", requests["failed_reported"]),
+            ("  of which applied in time (ack lost)", requests["failed_reported_applied_in_time"]),
+            ("lost", requests["lost"]), ("applied twice", requests["duplicated"]),
+            ("applied late", requests["applied_late"]),
+            ("ack latency p50 / p99 / max", f"{latency['p50']:g} / {latency['p99']:g} / {latency['max']:g} ms"),
+            ("re-sent requests answered from memory", report["vehicle_side"]["answered_again_from_memory"]),
+            ("turns spoken / replied", f"{turns['spoken']} / {turns['replied']}"),
+            (f"RSS at {rss['start_at_s']:g} s -> end (growth)",
+             f"{rss['start']:g} -> {rss['end']:g} MB ({rss['growth']:+g} MB)"),
+            ("  the soak's own request ledger, part of it", f"{rss['ledger_mb']:g} MB")]
+    for name, value in rows:
+        table.add_row(name, str(value))
+    table.caption = "most common replies: " + "; ".join(f"{count}x {reply!r}" for reply, count in
+                                                        list(turns["replies"].items())[:5])
+    return table
 
 
 @app.command()
