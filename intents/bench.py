@@ -1,13 +1,15 @@
 """The intent benchmark: accuracy, wrong actions applied, and latency of each path on labelled sets.
 
-Three sets, each a YAML file in ``data/``:
+Four sets, each a YAML file in ``data/``:
 
 * ``rules`` (``bench.yaml``): single sentences over every domain, multi-turn dialogues and requests
   to refuse, written alongside the fast path;
 * ``heldout`` (``heldout.yaml``): the same kinds, written independently before the fast-path
   rewrite, scored but never used to tune;
 * ``adversarial`` (``adversarial.yaml``): negation, contrast, polarity, values, zones, follow-ups,
-  injection and hedges, built to lure the assistant into the wrong action.
+  injection and hedges, built to lure the assistant into the wrong action;
+* ``dev`` (``dev.yaml``): everyday phrasings of every action, written from the catalogue alone to find
+  the causes of misses; used for tuning, so its score is not a held-out figure.
 
 Each turn runs through the real dialogue against a simulated car. A turn is *correct* when the
 actions it produced (whether the car could apply them or not) equal the expected ones, arguments
@@ -33,7 +35,7 @@ from intents.text import normalize
 FILLERS = {"the", "some", "a", "music", "by", "please", "something", "songs"}
 
 
-SETS = {"rules": "bench.yaml", "heldout": "heldout.yaml", "adversarial": "adversarial.yaml"}
+SETS = {"rules": "bench.yaml", "heldout": "heldout.yaml", "adversarial": "adversarial.yaml", "dev": "dev.yaml"}
 KINDS = ("single", "dialogue", "refusal", "adversarial")
 
 

@@ -59,7 +59,7 @@ ACTION_WORDS = {
     "set_air_distribution": r"air|airflow|vents?|blow\w*",
     "set_seat_heating": r"seats?",
     "set_window": r"windows?",
-    "play_media": r"play\w*|put on|listen\w*|hear|music|songs?|tunes?|album|artist|band|radio|station",
+    "play_media": r"play\w*|put (?:\w+ ){0,4}on|listen\w*|hear|music|songs?|tunes?|album|artist|band|radio|station",
     "pause_media": r"pause|stop|hold|halt|silence",
     "next_track": r"next|skip|another|change|different|else|song|track|station|tune",
     "previous_track": r"previous|last|back|again|before|earlier",

@@ -25,7 +25,7 @@ from typing import Any, Literal, Protocol
 from intents.catalogue import (CATALOGUE, CLIMATE_ZONES, MissingArgument, Refusal, confirmation_question,
                                 destination_of, get_action)
 from intents.fastpath import PLACE_ARGS, Call, FastPath
-from intents.grounding import ground
+from intents.grounding import AMOUNT_LISTS, ground
 from intents.text import normalize, with_digits
 from intents.vehicle import Vehicle
 from vehicle_bus.client import BusError, SetRejected
@@ -158,7 +158,7 @@ class Dialogue:
             calls = [filled] if filled else calls
         timings["fast_ms"] = (time.perf_counter() - started) * 1000
         if calls is not None:
-            return [self._resolved(c, session) for c in calls], "fast", False
+            return self._resolved(calls, session), "fast", False
         if self.llm is None:
             return None, "none", False
         started = time.perf_counter()
@@ -170,19 +170,19 @@ class Dialogue:
         if not all(CATALOGUE[c.name].is_plausible_for(words) for c in calls if c.name in CATALOGUE):
             log.info("LLM read %r as %s, but the sentence has no word of that domain: not acting", text, calls)
             return None, "llm", False
-        grounded = ground(calls, words, self.fast_path)
+        grounded = ground(calls, text, self.fast_path)
         if grounded is None:
             log.info("LLM read %r as %s, which the words do not support: asking again", text, calls)
             return None, "unsure", False
-        return [self._resolved(c, session) for c in grounded], "llm", False
+        return self._resolved(grounded, session), "llm", False
 
     def _fill(self, call: Call, arg_name: str, text: str) -> Call | None:
         """The pending call with its missing argument taken from the driver's answer, if it is one."""
         arg = get_action(call.name).arg(arg_name)
         words = normalize(text)
         value: Any = None
-        if arg.name in ANSWER_LISTS:
-            value = self.fast_path.slot_value(ANSWER_LISTS[arg.name], words)
+        if arg.name in ANSWER_LISTS or call.name in AMOUNT_LISTS:
+            value = self.fast_path.slot_value(ANSWER_LISTS.get(arg.name) or AMOUNT_LISTS[call.name], words)
         if value is None and arg.name == "position":
             value = 100 if re.fullmatch(r"open(?: it)?", words) else 0 if re.fullmatch(r"close(?: it)?", words) else None
         if value is not None:
@@ -201,11 +201,20 @@ class Dialogue:
         args = {**call.args, **value} if isinstance(value, dict) else {**call.args, arg_name: value}
         return Call(call.name, {**args, **extra})
 
-    def _resolved(self, call: Call, session: Session) -> Call:
-        """ "Same for the passenger": the last request for another place, with the value it left behind."""
-        if call.name != "same_for" or session.last_call is None:
+    def _resolved(self, calls: list[Call], session: Session) -> list[Call]:
+        """ "Same for the passenger": the request before it (in the same sentence, else the last turn's) for
+        another place."""
+        resolved: list[Call] = []
+        for call in calls:
+            before = next((c for c in reversed(resolved) if not c.declined), None)
+            resolved.append(self._same_for(call, before or session.last_call, applied=before is None))
+        return resolved
+
+    def _same_for(self, call: Call, previous: Call | None, applied: bool) -> Call:
+        """``previous`` for the place ``call`` names; a change already ``applied`` is copied as the value it left."""
+        if call.name != "same_for" or previous is None:
             return call
-        previous, place = session.last_call, call.args["place"]
+        place = call.args["place"]
         key = next(k for k in PLACE_ARGS if k in previous.args or k in {a.name for a in CATALOGUE[previous.name].args})
         if key == "zone":
             place = {"rear_left": "rear", "rear_right": "rear"}.get(place, place)
@@ -213,7 +222,7 @@ class Dialogue:
                 return Call(previous.name, {**previous.args, key: "front"})
         copied = {"change_temperature": ("set_temperature", "value", "Temperature"),
                   "change_fan_speed": ("set_fan_speed", "level", "FanSpeed")}
-        if previous.name in copied:  # copy the value the change left, rather than change again
+        if previous.name in copied and applied:  # copy the value the change left, rather than change again
             name, arg, signal = copied[previous.name]
             station = CLIMATE_ZONES[previous.args.get("zone", "front")][0]
             value = self.vehicle.state()[f"Vehicle.Cabin.HVAC.Station.{station}.{signal}"]

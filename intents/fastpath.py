@@ -41,7 +41,11 @@ class Call:
 UNSAFE = re.compile(r"\b(?:brakes?|airbags?|steering|accelerat\w*|speed up|go faster|drive faster|cruise control|"
                     r"autopilot|self driving|turn off the engine|engine off|stop the engine|unlock|lock the doors|"
                     r"open the (?:doors?|trunk|boot|bonnet|hood)|handbrake|parking brake|gear|traction|esp|abs|"
-                    r"seat ?belts?|headlights?|lights off|horn)\b")
+                    r"seat ?belts?|headlights?|(?:fog|hazard|warning|brake|tail|parking|high beam|low beam) ?lights?|"
+                    r"hazards|high beams?|lights off|horn|wipers?|wipe)\b")
+NOT_IN_A_PLACE_NAME = frozenset("me us you we i be is are so can could would should will take please as want need "
+                                "then because".split())
+"""Words of a sentence around a destination, never of the destination itself."""
 CLAUSE_SPLIT = re.compile(r"\s*\b(?:and then|and also|and|then|also|plus|but|after that)\b\s*")
 NEGATED = re.compile(r"^(?:please )?(?:do not|never|no need to|there is no need to|you do not (?:need|have) to|"
                      r"i do not want (?:you )?to|i do not need (?:you )?to)\s+(?P<rest>.+)$")
@@ -193,7 +197,8 @@ class FastPath:
         """The value of the phrase of a slot list the whole answer is ("the passenger side" -> passenger)."""
         slots = self.sentences.grammar.lists[list_name]
         words = normalize(text)
-        return next((slots.value(phrase) for phrase in (words, re.sub(r"^(?:the|my) ", "", words))
+        bare = re.sub(r"^(?:to|at|on|for|in|towards)\s+", "", words)  # "to the feet"
+        return next((slots.value(phrase) for phrase in (words, bare, re.sub(r"^(?:the|my) ", "", bare))
                      if phrase in slots.values), None)
 
     # -- matching --------------------------------------------------------------------------------
@@ -229,6 +234,8 @@ class FastPath:
         if found is None:
             return None
         args = compiled.rule.args | found
+        if not _could_be_a_place(args.get("destination")):
+            return None
         for name in compiled.rule.negate:
             args[name] = -args[name]
         return args
@@ -244,6 +251,15 @@ class FastPath:
                 return None
             return _resolved(kind, args, previous, answering)
         return None
+
+
+def _could_be_a_place(destination: Any) -> bool:
+    """ "Nuremberg", "the old town": yes; "be late for the meeting so take me to nuremberg", "drive to": no, that is
+    a sentence, not a place."""
+    if not isinstance(destination, str):
+        return True
+    words = destination.split()
+    return not (set(words) & NOT_IN_A_PLACE_NAME or words[-1] in ("to", "for", "from", "the", "a", "an"))
 
 
 def _contrasts(clause: str) -> list[str]:

@@ -2,12 +2,16 @@
 
 The grammar already keeps the model inside the catalogue; this check keeps it inside the sentence:
 
-* a sentence with negation, a condition or a hedge ("don't", "if", "maybe") is never acted on from
-  an LLM reading: the driver is asked to say it another way;
-* every number must have been said (or be a named amount that was: "max", "half", "low"), else it is
-  dropped, so the catalogue default applies or the driver is asked for it;
+* a sentence with negation, a condition or a hedge ("don't", "if", "maybe"), or one that speaks to
+  someone else ("Sophie, close your window"), is never turned into a command from an LLM reading
+  (questions about the car are still answered): the driver is asked to say it another way;
+* every number must have been said (or be a named amount that was: "max", "half", "low"; a named
+  amount said wins over the model's number), else it is dropped, so the catalogue default applies or
+  the driver is asked for it; a value the model gave for an argument with no default ("mute for half an
+  hour") is never silently dropped; a fan level of 1-10 is tens of percent, as on the fast path;
 * directions must agree with the words: up/louder/warmer vs down/quieter/cooler, on vs off, mute vs
-  unmute, open vs close, heat vs cool; a relative phrasing never becomes an absolute extreme;
+  unmute, open vs close, heat vs cool; a relative phrasing never becomes an absolute extreme; a
+  switch's default ("on") stands when no word says the opposite ("we need some air con");
 * places (zones, seats, windows) and sources must have been named, else the default applies;
 * names (what to play, where to go) must be words of the sentence.
 
@@ -28,15 +32,26 @@ HEDGES = re.compile(r"\b(?:not|no|never|nothing|nobody|without|if|unless|maybe|p
                     r"should i|should we|would it|could it|in case|later|tomorrow|tonight|once|when|until|after|"
                     r"before|in \w+ minutes?|except|instead|pretend|ignore|imagine|suppose|say|repeat|quote|spell)\b")
 """Negation, conditions, hedges, later and quotes: never acted on from a model's reading."""
+NARRATIVE = re.compile(r"\b(?:i|we|you|he|she|they) (?:\w*[^\We]ed|left|forgot|was|were|had|did|got|went|came|saw|thought|"
+                       r"said|told|ran|took|kept|put it)\b|\b(?:yesterday|last (?:time|night|week|year)|at home|at work)\b")
+"""Something that happened, or happens elsewhere ("I left the windows open at home"): not a request ("we need"
+is not a past tense)."""
 NOT_A_COMMAND = re.compile(r"^(?:is|are|am|do|does|did|was|were|have|has|had|what|why|how|who|where|which|should|"
-                           r"shall|will|honey|darling|mom|dad)\b")
-"""Questions and talk to others: answered by questions of the catalogue, never turned into a command."""
+                           r"shall|will|honey|darling|mom|dad)\b|\byour\b")
+"""Questions and talk to others ("turn your music down"): answered by questions of the catalogue, never turned
+into a command."""
+ADDRESSED = re.compile(r"^\s*(?P<name>[^\W\d_]+)\s*,")
+"""A sentence that opens by naming someone ("Kids, stop fighting back there")."""
+NOT_A_NAME = frozenset("hey hi ok okay so um uh erm er hmm well actually wait oh please yes yeah yep no nope sorry "
+                       "right alright and also now then car carvoice assistant computer great thanks first quick "
+                       "look listen".split())
+"""Words that open a sentence to the assistant before a comma without naming anyone else."""
 
 
 class Contradiction(Exception):
     """The reading says the opposite of the words (up vs down, on vs off, heat vs cool)."""
-UP = r"up|louder|raise|increase|more|higher|boost|pump|crank|stronger|faster|max\w*"
-DOWN = r"down|quieter|lower|decrease|less|reduce|softer|quiet|weaker|slower|drop|min\w*|too loud|too strong"
+UP = r"up|louder|raise|increase|more|higher|boost|pump|crank|stronger|harder|faster|max\w*"
+DOWN = r"down|quieter|lower|decrease|less|reduce|softer|gentler|quiet|weaker|slower|drop|min\w*|too loud|too strong"
 DIRECTION_WORDS = {
     "temperature": (rf"{UP}|warmer|hotter|cold|chilly|freez\w*|warm (?:it )?up|heat (?:it )?up",
                     rf"{DOWN}|cooler|colder|hot|boiling|stuffy|sweat\w*|roasting|too warm|cool (?:it )?down"),
@@ -68,9 +83,7 @@ def ground(calls: list[Call], text: str, fast_path: FastPath) -> list[Call] | No
     """The calls with ungrounded arguments dropped (defaults apply, or the driver is asked), or ``None`` when the
     sentence is hedged or the words contradict any of them."""
     words = normalize(text)
-    if HEDGES.search(words):
-        return None
-    if NOT_A_COMMAND.search(words) and any(CATALOGUE[c.name].kind == "command" for c in calls):
+    if any(CATALOGUE[c.name].kind == "command" for c in calls) and not is_a_command(text, words):
         return None
     try:
         return [_ground_call(call, words, with_digits(words), fast_path) for call in calls]
@@ -100,9 +113,12 @@ def _ground_call(call: Call, words: str, digits: str, fast_path: FastPath) -> Ca
         elif arg.type in ("number", "integer"):
             if (checked := _grounded_amount(call.name, arg, value, words, numbers, fast_path)) is not None:
                 args[name] = checked
+            elif arg.default is None and not arg.required:
+                raise Contradiction(f"{name}={value} was not said, and leaving it out changes the request")
         elif arg.type == "boolean":
             pair = MUTE_WORDS if call.name == "mute_media" else SWITCH_WORDS
-            if polarity(pair, words) != (1 if value else -1):
+            said_polarity = polarity(pair, words)
+            if said_polarity != (1 if value else -1) and not (value == arg.default and said_polarity == 0):
                 raise Contradiction(f"{name}={value} against the words")
             args[name] = value
         elif arg.name in PLACE_LISTS:
@@ -128,9 +144,23 @@ def _grounded_amount(action: str, arg: Arg, value: float, words: str, numbers: s
     if value == 0 and not said(SWITCH_WORDS[1] + "|" + WINDOW_WORDS[1] + r"|zero|0", words):
         raise Contradiction("off, but no word says so")
     named = fast_path.sentences.grammar.lists.get(AMOUNT_LISTS.get(action, ""))
-    if abs(value) not in numbers and value != 0 and not (named and named.find(words) == abs(value)):
+    if (amount := named.find(words) if named else None) is not None and value != 0:
+        return math.copysign(amount, value)  # "crack open": the amount the words name
+    if action == "set_fan_speed" and value in numbers and 0 < value <= 10 and not said("percent", words):
+        return value * 10  # "fan to two": a level of ten, as the fast path reads it
+    if action == "set_window" and value > 0 and abs(value) not in numbers:
+        return 100.0  # a plain "open" is all the way
+    if abs(value) not in numbers and value != 0:
         return math.copysign(arg.default, value) if arg.default else None  # the default, in the direction said
     return value
+
+
+def is_a_command(text: str, words: str) -> bool:
+    """Whether the sentence could be a command to the assistant: not negated, conditional or hedged, not a
+    question, not addressed to someone else."""
+    addressed = ADDRESSED.match(text)
+    return not (HEDGES.search(words) or NOT_A_COMMAND.search(words) or NARRATIVE.search(words)
+                or (addressed and addressed["name"].lower() not in NOT_A_NAME))
 
 
 def _relative_if_said(grounded: Call, original: Call, words: str) -> Call:

@@ -12,6 +12,14 @@ WORD = r"(?:" + "|".join(sorted(list(UNITS) + list(TENS) + ["hundred", "a"], key
 NUMBER_WORDS = re.compile(rf"\b{WORD}(?:[\s-]+(?:and[\s-]+)?{WORD})*(?:\s+point\s+{WORD}(?:\s+{WORD})*)?\b")
 
 
+DURATIONS_AND_HALVES = (
+    (r"\ban hour and a half\b", "90 minutes"), (r"\bhalf an hour\b", "30 minutes"),
+    (r"\b(?:a )?quarter of an hour\b", "15 minutes"), (r"\ban hour\b", "60 minutes"),
+    (r"\bhalf a degree\b", "0.5 degrees"),
+)
+"""Amounts said with fractions of a unit, in the unit the catalogue uses."""
+
+
 def _value(words: list[str]) -> int | None:
     total, current, seen = 0, 0, False
     for word in words:
@@ -46,6 +54,15 @@ def _replace(match: re.Match) -> str:
     return str(number)
 
 
+PRONOUN_BEFORE = re.compile(r"\b(?:the|this|that|which|other|another|front|rear|back|left|right|same|new|last|next|"
+                            r"passenger|driver|first|second|every|each|my|your|her|his|big|little|small) $")
+
+
+def _is_pronoun(number: re.Match) -> bool:
+    """ "the front one", "this one": "one" standing for a thing, not a number."""
+    return number[0] == "one" and PRONOUN_BEFORE.search(number.string[:number.start()]) is not None
+
+
 def _replace_words(words: list[str]) -> str:
     number = _value(words)
     return str(number) if number is not None else " ".join(words)
@@ -53,8 +70,10 @@ def _replace_words(words: list[str]) -> str:
 
 def words_to_digits(text: str) -> str:
     """``"set it to twenty one point five"`` -> ``"set it to 21.5"``; other words are left alone."""
+    for amount, digits in DURATIONS_AND_HALVES:
+        text = re.sub(amount, digits, text)
     text = re.sub(r"\s+and a half\b", " point five", text)
     text = re.sub(r"\ba couple(?: of)?\b", "2", text)
     text = re.sub(r"\ba few\b", "3", text)
-    text = NUMBER_WORDS.sub(_replace, text)
+    text = NUMBER_WORDS.sub(lambda number: number[0] if _is_pronoun(number) else _replace(number), text)
     return re.sub(r"\b(\d+) point (\d+)\b", r"\1.\2", text)

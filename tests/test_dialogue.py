@@ -217,6 +217,14 @@ def test_turn_as_json_has_the_documented_shape(dialogue):
     (["volume to 60", "set the temperature", "never mind"], {f"{MEDIA}.Volume": 60, DRIVER_TEMP: 21.0}, DISMISSED),
     (["set the temperature", "72"], {DRIVER_TEMP: 22.0}, "72 degrees Fahrenheit"),
     (["set the volume", "turn on the AC"], {AC: True, f"{MEDIA}.Volume": 30}, "Air conditioning on."),
+    (["defrost the windscreen and the rear window"], {f"{HVAC}.IsFrontDefrosterActive": True,
+                                                      f"{HVAC}.IsRearDefrosterActive": True}, "Rear defroster on."),
+    (["turn on the rear defroster", "and the front one"], {f"{HVAC}.IsFrontDefrosterActive": True,
+                                                          f"{HVAC}.IsRearDefrosterActive": True}, "Front defroster on."),
+    (["a bit warmer and the same for the back"], {DRIVER_TEMP: 22.0, REAR_TEMP: 22.0}, "22 degrees for the back."),
+    (["cool it down half a degree"], {DRIVER_TEMP: 20.5}, "20.5 degrees"),
+    (["we are going to be late so take me to Nuremberg as fast as you can"], {f"{NAV}.DestinationName": ""},
+     OUT_OF_DOMAIN),
 ])
 def test_what_was_said_is_what_is_done(turns, expected, last_reply, dialogue, car):
     """Negation, clause verbs, to/by, zones, follow-ups and questions: the car ends where the driver meant."""

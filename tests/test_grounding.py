@@ -1,0 +1,54 @@
+"""Grounding of LLM readings: the model is untrusted input, so each case gives a reading a model could produce
+and checks what the words let through (``None``: nothing is applied, the driver is asked to say it again)."""
+
+from __future__ import annotations
+
+import pytest
+
+from intents.fastpath import Call, FastPath
+from intents.grounding import ground
+
+
+@pytest.fixture(scope="module")
+def fast_path() -> FastPath:
+    return FastPath()
+
+
+@pytest.mark.parametrize("said, reading, grounded", [
+    # questions are answered even when worded with "when" or "maybe": answering changes nothing
+    ("when are we going to get there", Call("ask_eta"), Call("ask_eta")),
+    ("maybe you could tell me the outside temperature", Call("ask_outside_temperature"),
+     Call("ask_outside_temperature")),
+    # a switch's default stands when no word says the opposite; "off" needs a word that says so
+    ("we need some air con in here", Call("set_air_conditioning", {"on": True}),
+     Call("set_air_conditioning", {"on": True})),
+    ("the back window is iced over", Call("set_defroster", {"window": "rear", "on": True}),
+     Call("set_defroster", {"window": "rear", "on": True})),
+    ("we need some air con in here", Call("set_air_conditioning", {"on": False}), None),
+    # an amount the words name wins over the model's number; a plain "open" is all the way
+    ("crack open the passenger window", Call("set_window", {"position": 100, "window": "passenger"}),
+     Call("set_window", {"position": 20, "window": "passenger"})),
+    ("window down", Call("set_window", {"position": 80, "window": "driver"}),
+     Call("set_window", {"position": 100.0, "window": "driver"})),
+    # a fan level of 1-10 is tens of percent unless "percent" was said
+    ("set the fan to two", Call("set_fan_speed", {"level": 2}), Call("set_fan_speed", {"level": 20.0})),
+    ("set the fan to 5 percent", Call("set_fan_speed", {"level": 5}), Call("set_fan_speed", {"level": 5.0})),
+    # durations and halves said in words are numbers; an unsaid value of an argument with no default is not
+    # dropped (that would mute for good)
+    ("silence the music for half an hour", Call("mute_media", {"on": True, "minutes": 30}),
+     Call("mute_media", {"on": True, "minutes": 30})),
+    ("silence the music for a long drive", Call("mute_media", {"on": True, "minutes": 45}), None),
+    ("cool it down half a degree", Call("change_temperature", {"delta": -0.5}),
+     Call("change_temperature", {"delta": -0.5})),
+    ("cool it down half a degree", Call("change_temperature", {"delta": -1}), None),
+    ("can you blow a bit harder", Call("change_fan_speed", {"delta": 20}), Call("change_fan_speed", {"delta": 20})),
+    # talk addressed to someone else is never a command
+    ("Sophie, close your window please", Call("set_window", {"position": 0}), None),
+    ("Kids, stop fighting back there", Call("cancel_navigation"), None),
+    ("Mark turn your music down", Call("change_volume", {"delta": -10}), None),
+    ("Okay, close the window", Call("set_window", {"position": 0}), Call("set_window", {"position": 0})),
+    # hedged and conditional commands are not acted on
+    ("when we get to the motorway close the windows", Call("set_window", {"position": 0, "window": "all"}), None),
+])
+def test_readings_stand_only_where_the_words_support_them(said, reading, grounded, fast_path):
+    assert ground([reading], said, fast_path) == (None if grounded is None else [grounded])
