@@ -35,7 +35,8 @@ from intents.text import normalize
 FILLERS = {"the", "some", "a", "music", "by", "please", "something", "songs"}
 
 
-SETS = {"rules": "bench.yaml", "heldout": "heldout.yaml", "adversarial": "adversarial.yaml", "dev": "dev.yaml"}
+SETS = {"rules": "bench.yaml", "heldout": "heldout.yaml", "adversarial": "adversarial.yaml", "dev": "dev.yaml",
+        "blind": "blind.yaml"}
 KINDS = ("single", "dialogue", "refusal", "adversarial")
 
 

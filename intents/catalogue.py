@@ -59,7 +59,7 @@ ACTION_WORDS = {
     "set_air_distribution": r"air|airflow|vents?|blow\w*",
     "set_seat_heating": r"seats?",
     "set_window": r"windows?",
-    "play_media": r"play\w*|put (?:\w+ ){0,4}on|listen\w*|hear|music|songs?|tunes?|album|artist|band|radio|station",
+    "play_media": r"play\w*|put (?:\w+ ){0,4}on|stick (?:\w+ ){0,4}on|listen\w*|hear|fancy|music|songs?|tunes?|album|artist|band|radio|station",
     "pause_media": r"pause|stop|hold|halt|silence",
     "next_track": r"next|skip|another|change|different|else|song|track|station|tune",
     "previous_track": r"previous|last|back|again|before|earlier",
@@ -67,7 +67,8 @@ ACTION_WORDS = {
     "change_volume": r"volume|loud\w*|quiet\w*|soft\w*|sound|music|tunes|radio|audio|turn it|crank it|pump it",
     "mute_media": r"mute|unmute|silence|quiet|sound",
     "set_media_source": r"radio|fm|dab|usb|bluetooth|phone|stream\w*|spotify|internet|online|source|input|aux",
-    "cancel_navigation": r"cancel\w*|stop\w*|end|quit|clear|abort|navigation|route|guidance|directions|trip",
+    "cancel_navigation": r"cancel\w*|stop\w*|end|quit|clear|abort|forget|scrap|drop|navigation|route|guidance|"
+                         r"directions|trip|destination",
     "ask_traffic": r"traffic|jams?|congest\w*|busy|roads?|delays?|hold ?ups?|queues?|rush hour",
     "ask_travel_time": r"how long|how far|distance|minutes|hours|km|kilomet\w*|miles|far",
     "find_place": r"where|nearest|closest|find|any|near|nearby|around|is there",

@@ -52,6 +52,8 @@ NUMBER_ANSWER = re.compile(r"(?:(?:to|at|make it|set it to|about|around)\s+)?(?P
 NOT_A_PLACE = re.compile(r"^(?:what|how|why|who|when|which|is|are|do|does|can|could|should|would|tell|turn|set|play|"
                          r"make|open|close|i|it|no|yes)\b")
 """Answers to "Where would you like to go?" that are not a place."""
+ANSWER_FRAME = re.compile(r"^(?:(?:call|name|save|store) (?:it|this|that|the place)(?: as)?|as|it is|make it)\s+")
+"""The frame around an answer to "What should I call it?" ("call it gym"): not part of the name."""
 
 
 def _is_undo(fast_path: FastPath, text: str) -> bool:
@@ -191,7 +193,7 @@ class Dialogue:
             if number := NUMBER_ANSWER.fullmatch(with_digits(words)):
                 value = float(number["n"])
         elif arg.type == "text" and not NOT_A_PLACE.match(words):
-            value = destination_of(words) if arg.name == "destination" else words
+            value = destination_of(words) if arg.name == "destination" else ANSWER_FRAME.sub("", words)
         elif arg.type == "boolean":
             act = self.fast_path.dialogue_act(text)
             value = {"confirm": True, "deny": False}.get(act or "")

@@ -44,8 +44,12 @@ UNSAFE = re.compile(r"\b(?:brakes?|airbags?|steering|accelerat\w*|speed up|go fa
                     r"seat ?belts?|headlights?|(?:fog|hazard|warning|brake|tail|parking|high beam|low beam) ?lights?|"
                     r"hazards|high beams?|lights off|horn|wipers?|wipe)\b")
 NOT_IN_A_PLACE_NAME = frozenset("me us you we i be is are so can could would should will take please as want need "
-                                "then because".split())
+                                "then because from".split())
 """Words of a sentence around a destination, never of the destination itself."""
+NOT_A_NAME = frozenset("that it this there here them one".split())
+"""Words that point at something said before: a name or destination made only of them names nothing."""
+NOT_IN_A_TITLE = frozenset("again last previous next back up bluetooth phone usb aux navigation".split())
+"""Words that ask for another media action (a track, a source) or another domain, never part of what to play."""
 CLAUSE_SPLIT = re.compile(r"\s*\b(?:and then|and also|and|then|also|plus|but|after that)\b\s*")
 NEGATED = re.compile(r"^(?:please )?(?:do not|never|no need to|there is no need to|you do not (?:need|have) to|"
                      r"i do not want (?:you )?to|i do not need (?:you )?to)\s+(?P<rest>.+)$")
@@ -234,7 +238,7 @@ class FastPath:
         if found is None:
             return None
         args = compiled.rule.args | found
-        if not _could_be_a_place(args.get("destination")):
+        if not (_could_be_a_place(args.get("destination")) and could_be_a_title(args.get("query"))):
             return None
         for name in compiled.rule.negate:
             args[name] = -args[name]
@@ -254,12 +258,22 @@ class FastPath:
 
 
 def _could_be_a_place(destination: Any) -> bool:
-    """ "Nuremberg", "the old town": yes; "be late for the meeting so take me to nuremberg", "drive to": no, that is
-    a sentence, not a place."""
+    """ "Nuremberg", "the old town": yes; "be late for the meeting so take me to nuremberg", "drive to", "that", "the
+    moon from the earth": no, that is a sentence or a pointer, not a place."""
     if not isinstance(destination, str):
         return True
     words = destination.split()
-    return not (set(words) & NOT_IN_A_PLACE_NAME or words[-1] in ("to", "for", "from", "the", "a", "an"))
+    return not (set(words) & NOT_IN_A_PLACE_NAME or set(words) <= NOT_A_NAME
+                or words[-1] in ("to", "for", "from", "the", "a", "an"))
+
+
+def could_be_a_title(query: Any) -> bool:
+    """ "Miles Davis", "some jazz": yes; "the last song again", "my phone over bluetooth", "it": no, those ask for
+    another action."""
+    if not isinstance(query, str):
+        return True
+    words = set(query.split())
+    return not (words & NOT_IN_A_TITLE or words <= NOT_A_NAME)
 
 
 def _contrasts(clause: str) -> list[str]:
@@ -295,10 +309,12 @@ def _resolved(kind: str, args: dict[str, Any], previous: Call, answering: bool) 
         name, key = SET_IT[previous.name]
         places = {k: v for k, v in previous.args.items() if k in PLACE_ARGS and k in _arg_names(name)}
         return Call(name, {**places, key: args["value"]})
-    if kind in ("more", "less") and previous.name in RELATIVE:
+    if kind in ("more", "less", "again") and previous.name in RELATIVE:
         name, step = RELATIVE[previous.name]
         zone = {"zone": previous.args["zone"]} if "zone" in previous.args else {}
-        return Call(name, {"delta": step if kind == "more" else -step, **zone})
+        if kind == "again" and previous.args.get("delta", 0) < 0:
+            kind = "less"  # "a bit cooler" ... "a little more": cooler again
+        return Call(name, {"delta": -step if kind == "less" else step, **zone})
     if kind == "there" and previous.name in ("find_place", "ask_travel_time"):
         return Call("navigate_to", {"destination": previous.args["destination"]})
     if kind == "another":

@@ -25,7 +25,7 @@ import re
 from typing import Any
 
 from intents.catalogue import CATALOGUE, POI_CATEGORIES, Arg
-from intents.fastpath import RELATIVE, Call, FastPath
+from intents.fastpath import RELATIVE, Call, FastPath, could_be_a_title
 from intents.text import normalize, with_digits
 
 HEDGES = re.compile(r"\b(?:not|no|never|nothing|nobody|without|if|unless|maybe|perhaps|might|whether|wonder|"
@@ -51,7 +51,8 @@ NOT_A_NAME = frozenset("hey hi ok okay so um uh erm er hmm well actually wait oh
 class Contradiction(Exception):
     """The reading says the opposite of the words (up vs down, on vs off, heat vs cool)."""
 UP = r"up|louder|raise|increase|more|higher|boost|pump|crank|stronger|harder|faster|max\w*"
-DOWN = r"down|quieter|lower|decrease|less|reduce|softer|gentler|quiet|weaker|slower|drop|min\w*|too loud|too strong"
+DOWN = (r"down|quieter|lower|decrease|less|reduce|softer|gentler|quiet|weaker|slower|drop|min\w*|"
+        r"too (?:loud|strong|hard|fast|much|high|noisy|windy|breezy)")
 DIRECTION_WORDS = {
     "temperature": (rf"{UP}|warmer|hotter|cold|chilly|freez\w*|warm (?:it )?up|heat (?:it )?up",
                     rf"{DOWN}|cooler|colder|hot|boiling|stuffy|sweat\w*|roasting|too warm|cool (?:it )?down"),
@@ -67,6 +68,15 @@ PLACE_LISTS = {"zone": "climate_zone", "seat": "seat_place", "window": "window_p
 AMOUNT_LISTS = {"set_fan_speed": "fan_amount", "set_seat_heating": "seat_level", "set_window": "window_amount",
                 "set_volume": "volume_amount"}
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+STRONG_WORDS = r"freez\w*|frozen|ice cold|boiling|roasting|sweat\w*|melting|baking|like an oven|sweltering"
+"""How drivers say it is far too cold or hot: a step of two degrees, as the fast path's templates read them."""
+TRACK_WORDS = (r"next|skip\w*|another|different|else|forward|change|switch", r"previous|last|back|again|before|earlier|replay")
+TRACK_SIDE = {"next_track": 1, "previous_track": -1}
+"""A skip stands only when the words say its way (forward or back) and not the other."""
+EXTREMES = r"all the way|max\w*|min\w*|full\w*|completely|highest|lowest|top"
+"""Words that name the end of a range: never a relative step."""
+PLURAL_PLACES = {"window": ("windows", "all")}
+"""A plural said with no place named means every one ("shut the windows")."""
 
 
 def said(pattern: str, words: str) -> bool:
@@ -86,29 +96,35 @@ def ground(calls: list[Call], text: str, fast_path: FastPath) -> list[Call] | No
     if any(CATALOGUE[c.name].kind == "command" for c in calls) and not is_a_command(text, words):
         return None
     try:
-        return [_ground_call(call, words, with_digits(words), fast_path) for call in calls]
+        return [_ground_call(call, words, with_digits(words), fast_path, alone=len(calls) == 1) for call in calls]
     except Contradiction:
         return None
 
 
-def _ground_call(call: Call, words: str, digits: str, fast_path: FastPath) -> Call:
+def _ground_call(call: Call, words: str, digits: str, fast_path: FastPath, alone: bool = True) -> Call:
     action = CATALOGUE[call.name]
+    if call.name.startswith("change_") and said(EXTREMES, words):
+        raise Contradiction("the words name the end of the range, not a step")
+    if call.name in TRACK_SIDE and polarity(TRACK_WORDS, words) != TRACK_SIDE[call.name]:
+        raise Contradiction("the words do not say which way to skip")
     numbers = {float(n) for n in NUMBER.findall(digits)}
     args: dict[str, Any] = {}
     for name, value in call.args.items():
         arg = action.arg(name)
         if arg.type == "text":
             value = _place_not_category(value)
-            if not _names_said(value, words, fast_path):
+            if _names_said(value, words, fast_path) and (name != "query" or could_be_a_title(normalize(value))):
+                args[name] = value
+            elif not arg.required:  # leaving it out would change the request ("play" resumes)
                 raise Contradiction(f"{value!r} was not said")
-            args[name] = value
+            # a required name that was not said is left out: the driver is asked for it
         elif name == "delta":
             sign = polarity(_direction_words(call.name), words)
             if sign == 0:
                 raise Contradiction("no single direction said")
             if abs(value) not in numbers and numbers:
                 raise Contradiction(f"{name}={value} is not the number said")
-            magnitude = abs(value) if numbers else abs(arg.default)
+            magnitude = abs(value) if numbers else _unsaid_step(call.name, arg, words)
             args[name] = sign * magnitude
         elif arg.type in ("number", "integer"):
             if (checked := _grounded_amount(call.name, arg, value, words, numbers, fast_path)) is not None:
@@ -122,9 +138,8 @@ def _ground_call(call: Call, words: str, digits: str, fast_path: FastPath) -> Ca
                 raise Contradiction(f"{name}={value} against the words")
             args[name] = value
         elif arg.name in PLACE_LISTS:
-            named = fast_path.sentences.grammar.lists[PLACE_LISTS[arg.name]].find(words)
-            if value == arg.default or named == value or (isinstance(named, dict) and named.get(name) == value):
-                args[name] = value
+            if (place := _grounded_place(arg, value, words, fast_path, alone)) is not None:
+                args[name] = place
         elif arg.name == "unit":
             if said(str(value), words):
                 args[name] = value
@@ -133,16 +148,46 @@ def _ground_call(call: Call, words: str, digits: str, fast_path: FastPath) -> Ca
     return _relative_if_said(Call(call.name, args), call, words)
 
 
+def _unsaid_step(action: str, arg: Arg, words: str) -> float:
+    """The step of a relative change said without a number: the catalogue's, two degrees for strong words."""
+    return 2.0 if action == "change_temperature" and said(STRONG_WORDS, words) else abs(arg.default)
+
+
+def _grounded_place(arg: Arg, value: Any, words: str, fast_path: FastPath, alone: bool) -> Any | None:
+    """The place the words support: the model's if they name it (or it is the default and they name none), the
+    one they name instead (for a sentence of one call), ``None`` when they name none (the default applies).
+    :class:`Contradiction` when the words speak of a place that is neither: never replaced by the default."""
+    named = fast_path.sentences.grammar.lists[PLACE_LISTS[arg.name]].find(words)
+    if isinstance(named, dict):
+        named = named.get(arg.name)
+    plural, every = PLURAL_PLACES.get(arg.name, ("", None))
+    if named is None and plural and said(plural, words):
+        named = every
+    if named == value or (named is None and value == arg.default):
+        return value
+    if named is not None and alone:
+        return named
+    if named is not None or said(PLACE_CUES, words):
+        raise Contradiction(f"{arg.name}={value}, but the words speak of another place")
+    return None
+
+
 def _grounded_amount(action: str, arg: Arg, value: float, words: str, numbers: set[float],
                      fast_path: FastPath) -> float | None:
     """The value if it was said (as a number or a named amount), else ``None``; :class:`Contradiction` when its
-    direction goes against the words."""
+    direction goes against the words. A level switched off is 0; a seat cooled is negative."""
+    if action in ("set_seat_heating", "set_fan_speed") and not numbers and polarity(SWITCH_WORDS, words) == -1:
+        return 0.0  # "turn off the heated seat"
+    if action == "set_seat_heating" and value != 0 and (sign := polarity(SEAT_WORDS, words)) != 0:
+        value = math.copysign(value, sign)  # "seat cooling on high": the words say which way
     if action == "set_window" and polarity(WINDOW_WORDS, words) != (1 if value > 0 else -1):
         raise Contradiction("open or close against the words")
     if action == "set_seat_heating" and value != 0 and polarity(SEAT_WORDS, words) != (1 if value > 0 else -1):
         raise Contradiction("heat or cool against the words")
     if value == 0 and not said(SWITCH_WORDS[1] + "|" + WINDOW_WORDS[1] + r"|zero|0", words):
         raise Contradiction("off, but no word says so")
+    if said(EXTREMES, words) and value in (arg.minimum, arg.maximum) and value != 0:
+        return value  # "fan all the way up": the end of the range the words name
     named = fast_path.sentences.grammar.lists.get(AMOUNT_LISTS.get(action, ""))
     if (amount := named.find(words) if named else None) is not None and value != 0:
         return math.copysign(amount, value)  # "crack open": the amount the words name
@@ -187,6 +232,12 @@ def _place_not_category(value: str) -> str:
     if value.startswith("poi:") and value.removeprefix("poi:").split(":")[0].strip().lower() not in POI_CATEGORIES:
         return value.removeprefix("poi:").strip()
     return value
+
+
+PLACE_CUES = (r"back|rear|behind|left|right|front|passenger|driver|everyone|everybody|all|both|kids?|children|"
+              r"wife|husband|partner|son|daughter|her|his|their|side|windows|seats")
+"""Words that speak of a place: where they are said, a place the model gave and the words do not name is
+never replaced by the default."""
 
 
 def _names_said(value: str, words: str, fast_path: FastPath) -> bool:

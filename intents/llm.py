@@ -113,12 +113,17 @@ def _rule_name(action: Action) -> str:
 
 
 def _call_rules(action: Action) -> list[str]:
-    """``name(arg=value, ...)``: any of the action's arguments; missing ones are asked for later."""
+    """``name(arg=value, ...)``: any of the action's arguments, each at most once and in catalogue order (a model
+    cannot write ``zone=driver, zone=rear``); missing ones are asked for later."""
     name = _rule_name(action)
     if not action.args:
         return [f'{name} ::= "{action.name}()"']
-    values = " | ".join(f'"{arg.name}=" {_value_rule(arg)}' for arg in action.args)
-    return [f'{name} ::= "{action.name}(" ({name}-arg (", " {name}-arg)*)? ")"', f"{name}-arg ::= {values}"]
+    rules = [f'{name}-{i} ::= "{arg.name}=" {_value_rule(arg)}' for i, arg in enumerate(action.args)]
+    for i in range(len(action.args)):  # "from-i": argument i, then any of the later ones
+        later = "".join(f' (", " {name}-{j})?' for j in range(i + 1, len(action.args)))
+        rules.append(f"{name}-from-{i} ::= {name}-{i}{later}")
+    firsts = " | ".join(f"{name}-from-{i}" for i in range(len(action.args)))
+    return [f'{name} ::= "{action.name}(" ({firsts})? ")"', *rules]
 
 
 def grammar(actions: dict[str, Action] = CATALOGUE, max_calls: int = 3) -> str:

@@ -277,6 +277,8 @@ def test_saved_places_are_destinations_and_unsaved_ones_are_explained(dialogue, 
     assert going.actions[0].status == "applied" and going.reply.startswith("Navigating to work: ")
     assert car.state()["Vehicle.Cabin.Infotainment.Navigation.DestinationSet.Latitude"] == pytest.approx(48.37, abs=0.01)
     assert "home" in car.state()[f"{NAV}.SavedPlaces"]
+    assert dialogue.handle("save this place").reply == "What should I call it?"
+    assert dialogue.handle("name it the gym").reply == "Saved the destination as gym."
 
 
 def test_mute_for_a_while_unmutes_by_itself(dialogue, car, vehicle):

@@ -63,6 +63,35 @@ def test_to_is_absolute_and_by_is_relative(fast_path):
     assert fast_path.parse("lower the temperature by two degrees") == [Call("change_temperature", {"delta": -2.0})]
 
 
+@pytest.mark.parametrize("said, calls", [
+    ("sound down three", [Call("change_volume", {"delta": -3.0})]),    # up/down without "to" is a step
+    ("sound down to three", [Call("set_volume", {"level": 3.0})]),
+    ("temperature up one", [Call("change_temperature", {"delta": 1.0})]),
+    ("temperature down to nineteen", [Call("set_temperature", {"value": 19.0})]),
+])
+def test_up_or_down_with_a_bare_number_is_a_step_and_with_to_a_level(said, calls, fast_path):
+    assert fast_path.parse(said) == calls
+
+
+@pytest.mark.parametrize("said", [
+    "play the previous track again",       # another media action, not a title
+    "play it over bluetooth",              # a source
+    "play the navigation voice louder",
+    "how far is it from the sun to mars",  # a sentence, not a place
+    "how long is that",                    # a pointer, not a place
+])
+def test_free_text_slots_hold_names_not_other_requests(said, fast_path):
+    calls = fast_path.parse(said) or []
+    assert not any(c.args.get("query") or c.args.get("destination") for c in calls), calls
+
+
+def test_more_after_a_change_continues_it_in_its_direction(fast_path):
+    cooler = Call("change_temperature", {"delta": -1.0})
+    assert fast_path.parse("a bit more", cooler) == [Call("change_temperature", {"delta": -1.0})]
+    assert fast_path.parse("higher", cooler) == [Call("change_temperature", {"delta": 1.0})]
+    assert fast_path.parse("more", Call("change_volume", {"delta": 10})) == [Call("change_volume", {"delta": 10})]
+
+
 def test_a_broken_template_is_refused_with_its_place():
     data = {"expansions": {}, "lists": {}, "intents": {"set_volume": ["volume {nowhere:level}"]}, "follow_ups": {}}
     with pytest.raises(TemplateError, match=r"intents.set_volume: unknown slot list 'nowhere'"):

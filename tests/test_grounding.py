@@ -47,6 +47,33 @@ def fast_path() -> FastPath:
     ("Kids, stop fighting back there", Call("cancel_navigation"), None),
     ("Mark turn your music down", Call("change_volume", {"delta": -10}), None),
     ("Okay, close the window", Call("set_window", {"position": 0}), Call("set_window", {"position": 0})),
+    # a place the model gave that the words do not name is never replaced by the default where the words speak
+    # of a place; the place the words name stands; a plural with no place named is every one
+    ("warm it up for her", Call("change_temperature", {"delta": 1, "zone": "passenger"}), None),
+    ("give the back a bit more warmth", Call("change_temperature", {"delta": 1, "zone": "passenger"}),
+     Call("change_temperature", {"delta": 1.0, "zone": "rear"})),
+    ("one degree warmer for everybody", Call("change_temperature", {"delta": 1, "zone": "front"}),
+     Call("change_temperature", {"delta": 1.0, "zone": "all"})),
+    ("lower the left back window slightly", Call("set_window", {"position": 20, "window": "front"}),
+     Call("set_window", {"position": 20.0, "window": "rear_left"})),
+    ("close up the windows now", Call("set_window", {"position": 0, "window": "all"}),
+     Call("set_window", {"position": 0, "window": "all"})),
+    ("heat it up a touch", Call("change_temperature", {"delta": 1, "zone": "driver"}),
+     Call("change_temperature", {"delta": 1.0})),
+    # off is a level of 0; the words say whether a seat is heated or cooled; an end of the range is not a step
+    ("switch the heated seat off", Call("set_seat_heating", {"level": -100}), Call("set_seat_heating", {"level": 0})),
+    ("ventilate my seat on max", Call("set_seat_heating", {"level": 100, "seat": "driver"}),
+     Call("set_seat_heating", {"level": -100.0, "seat": "driver"})),
+    ("the blower is far too hard", Call("change_fan_speed", {"delta": -20}), Call("change_fan_speed", {"delta": -20})),
+    ("blower all the way up", Call("change_fan_speed", {"delta": 20}), None),
+    ("blower all the way up", Call("set_fan_speed", {"level": 100}), Call("set_fan_speed", {"level": 100})),
+    # names: particles are not a title; a required name not said is left out (the driver is asked)
+    ("get the music going back up", Call("play_media", {"query": "back up"}), None),
+    ("remember where we are", Call("save_place", {"name": "Leipzig"}), Call("save_place")),
+    ("I'm absolutely roasting", Call("change_temperature", {"delta": -1}), Call("change_temperature", {"delta": -2.0})),
+    ("put on the song before this one", Call("next_track"), None),
+    ("go on with the music", Call("next_track"), None),
+    ("skip forward", Call("next_track"), Call("next_track")),
     # hedged and conditional commands are not acted on
     ("when we get to the motorway close the windows", Call("set_window", {"position": 0, "window": "all"}), None),
 ])
