@@ -11,14 +11,14 @@ from typing import Any
 import numpy as np
 
 from assistant.audio import ASR_RATE
-from assistant.config import CarvoiceConfig
+from assistant.config import CarvoiceConfig, LiveSettings
 from assistant.devices import NullOutput, RecordedInput
 from assistant.driver_voice import driver_speech
 from assistant.events import PipelineEvent
-from assistant.live import LiveAssistant, LiveSettings
+from assistant.live import LiveAssistant
 from assistant.pipeline import VoicePipeline, VoiceTurn
 from assistant.runtime import LazyLlm, build_dialogue, build_voice, hardware_profile, load_llm, scratch_vehicle
-from intents.bench import SETS, Case, load_sets, run_cases, summarize
+from intents.bench import SETS, Case, load_sets, percentiles, run_cases, summarize
 from intents.dialogue import Dialogue
 from intents.fastpath import FastPath
 from models.registry import Registry
@@ -127,10 +127,3 @@ def live_latency(voice: VoicePipeline, settings: LiveSettings, commands: tuple[s
                        "after_vad_end_ms": {k: round(v, 1) for k, v in turn.timings_ms.items()}}
                       for text, turn, path, ms in zip(commands, turns, paths, latencies, strict=True)]}
 
-
-def percentiles(values: list[float]) -> dict[str, float]:
-    """Count, median and 95th percentile of a set of measurements (the summary every benchmark reports)."""
-    if not values:
-        return {"n": 0, "p50": float("nan"), "p95": float("nan")}
-    p50, p95 = np.percentile(values, [50, 95])
-    return {"n": len(values), "p50": round(float(p50), 3), "p95": round(float(p95), 3)}

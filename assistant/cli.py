@@ -21,8 +21,8 @@ from rich.table import Table
 from rich.text import Text
 
 from assistant.audio import AudioError
-from assistant.config import CarvoiceConfig, ConfigError
-from assistant.live import ListenMode, watch_terminal_key
+from assistant.config import CarvoiceConfig, ConfigError, ListenMode
+from assistant.live import watch_terminal_key
 from assistant.runtime import build_dialogue, connected_vehicle
 from intents.catalogue import CATALOGUE
 from intents.dialogue import Turn
@@ -678,7 +678,8 @@ def talk(
     """The live voice loop: listen, answer aloud, repeat (Ctrl-C stops). Push-to-talk: the car's steering-wheel
     button, or Enter in the terminal."""
     from assistant.devices import open_input, open_output
-    from assistant.runtime import build_live, build_voice, fleet_agent
+    from assistant.fleet.reload import fleet_agent
+    from assistant.runtime import build_live, build_voice
 
     shown = err_console if output_spec == "-" else console
 

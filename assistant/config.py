@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
+from enum import StrEnum
 from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from assistant.live import LiveSettings
 from intents.catalogue import SAVED_NAME
 from intents.llm import LlmSettings
 from vehicle_bus.protocol import validation_problems
@@ -30,6 +30,34 @@ def default_model_store() -> Path:
 
 class ConfigError(ValueError):
     """A configuration file that cannot be read or does not validate."""
+
+
+class ListenMode(StrEnum):
+    ALWAYS = "always"
+    PUSH_TO_TALK = "push_to_talk"
+    WAKE_PHRASE = "wake_phrase"
+
+
+class LiveSettings(BaseModel):
+    """How the assistant listens on live audio (``carvoice talk``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: ListenMode = Field(
+        ListenMode.ALWAYS, description="always: every utterance; push_to_talk: only after a press (steering-wheel "
+                              "button on the bus, or Enter in the terminal); wake_phrase: utterances that "
+                              "start with the wake phrase")
+    wake_phrase: str = Field("hey car", min_length=2, max_length=40, description="for mode wake_phrase")
+    follow_up_s: float = Field(6.0, ge=0, le=60, description="after a reply, speech within this time needs "
+                                                             "no press or wake phrase")
+    press_window_s: float = Field(6.0, gt=0, le=60, description="after a push-to-talk press, speech must "
+                                                                "start within this time")
+    barge_in: bool = Field(True, description="speech during a reply stops it (needs echo cancellation on a "
+                                             "head unit whose microphone hears its speakers)")
+    vad_threshold: float = Field(0.5, gt=0.15, lt=1, description="Silero VAD speech probability")
+    pause_ms: int = Field(128, ge=32, le=2000, description="silence after which recognition starts early")
+    end_ms: int = Field(400, ge=96, le=5000, description="silence that ends an utterance")
+    max_utterance_s: float = Field(15.0, ge=1, le=60, description="longer speech is cut off here")
 
 
 class VehicleSettings(BaseModel):

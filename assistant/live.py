@@ -31,13 +31,12 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import TextIO
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.audio import ASR_RATE
+from assistant.config import LiveSettings
 from assistant.devices import AudioInput, AudioOutput
 from assistant.events import Stage, make_event
 from assistant.pipeline import VoicePipeline, VoiceTurn
@@ -58,36 +57,10 @@ STALE_AFTER_S = 10.0
 """On live input, an utterance still waiting this long after its speech ended is dropped, not answered late."""
 
 
-class ListenMode(StrEnum):
-    ALWAYS = "always"
-    PUSH_TO_TALK = "push_to_talk"
-    WAKE_PHRASE = "wake_phrase"
-
-
-class LiveSettings(BaseModel):
-    """How the assistant listens on live audio (``carvoice talk``)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    mode: ListenMode = Field(
-        ListenMode.ALWAYS, description="always: every utterance; push_to_talk: only after a press (steering-wheel "
-                              "button on the bus, or Enter in the terminal); wake_phrase: utterances that "
-                              "start with the wake phrase")
-    wake_phrase: str = Field("hey car", min_length=2, max_length=40, description="for mode wake_phrase")
-    follow_up_s: float = Field(6.0, ge=0, le=60, description="after a reply, speech within this time needs "
-                                                             "no press or wake phrase")
-    press_window_s: float = Field(6.0, gt=0, le=60, description="after a push-to-talk press, speech must "
-                                                                "start within this time")
-    barge_in: bool = Field(True, description="speech during a reply stops it (needs echo cancellation on a "
-                                             "head unit whose microphone hears its speakers)")
-    vad_threshold: float = Field(0.5, gt=0.15, lt=1, description="Silero VAD speech probability")
-    pause_ms: int = Field(128, ge=32, le=2000, description="silence after which recognition starts early")
-    end_ms: int = Field(400, ge=96, le=5000, description="silence that ends an utterance")
-    max_utterance_s: float = Field(15.0, ge=1, le=60, description="longer speech is cut off here")
-
-    def endpointing(self) -> EndpointSettings:
-        return EndpointSettings(threshold=self.vad_threshold, pause_ms=self.pause_ms, end_ms=max(self.end_ms,
-                                self.pause_ms), max_utterance_s=self.max_utterance_s)
+def endpoint_settings(settings: LiveSettings) -> EndpointSettings:
+    """The endpointer's settings from the listening settings."""
+    return EndpointSettings(threshold=settings.vad_threshold, pause_ms=settings.pause_ms,
+                            end_ms=max(settings.end_ms, settings.pause_ms), max_utterance_s=settings.max_utterance_s)
 
 
 class Reply:
@@ -128,7 +101,7 @@ class LiveAssistant:
         self.on_turn = on_turn or (lambda turn: None)
         self.pipeline, self.audio_in, self.audio_out = pipeline, audio_in, audio_out
         self.settings, self.session_id = settings or LiveSettings(), session_id
-        self.endpointer = Endpointer(vad or SileroVad(), self.settings.endpointing())
+        self.endpointer = Endpointer(vad or SileroVad(), endpoint_settings(self.settings))
         self.turns_handled = 0
         self.pressed_at: float | None = None
         self.listening_until = 0.0
@@ -164,7 +137,7 @@ class LiveAssistant:
     def reconfigure(self, settings: LiveSettings) -> None:
         """New listening settings, from the next utterance on (a fleet config change, hot)."""
         self.settings = settings
-        self.endpointer.reconfigure(settings.endpointing())
+        self.endpointer.reconfigure(endpoint_settings(settings))
 
     @property
     def speaking(self) -> bool:

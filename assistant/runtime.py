@@ -152,16 +152,3 @@ def build_live(config: CarvoiceConfig, voice: VoicePipeline, vehicle: BusVehicle
     live = LiveAssistant(voice, audio_in, audio_out, config.live, session_id, vad, on_turn)
     watch_push_to_talk_button(vehicle.client, vehicle.vehicle_id, live.press)
     return live
-
-
-def fleet_agent(config: CarvoiceConfig, vehicle: BusVehicle, voice: VoicePipeline,
-                live: LiveAssistant | None = None):
-    """When the vehicle belongs to a fleet: its config agent, hot-reloading the running assistant."""
-    if not config.fleet.id:
-        return None
-    from assistant.config import default_state_dir
-    from assistant.fleet.agent import ConfigAgent
-    from assistant.fleet.reload import HotReload
-
-    state_file = default_state_dir().parent / "fleet" / f"{vehicle.vehicle_id}.json"
-    return ConfigAgent(vehicle.client, vehicle.vehicle_id, config, HotReload(voice.dialogue, live), state_file).start()

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from assistant.live import LiveSettings
+from assistant.config import LiveSettings
 from vehicle_bus.protocol import validation_problems
 from vehicle_bus.signals import SignalValueError, UnknownSignalError, get_signal
 

@@ -15,10 +15,11 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
+from hardware.profile import LlamaOptions
 from intents.catalogue import CATALOGUE, Action, Arg
 from intents.fastpath import Call
 
@@ -37,40 +38,6 @@ class LlmSettings(BaseModel):
                                                        "template); default: the registry's entry")
     think_budget: int = Field(0, ge=0, le=1024, description="R1 reasoning tokens allowed before answering; 0 = none")
     max_calls: int = Field(3, ge=1, le=6, description="most actions one sentence may produce")
-
-
-KV_CACHE_TYPES = {"f16": 1, "q8_0": 8, "q4_0": 2}
-"""llama.cpp KV-cache element types (GGML type numbers)."""
-
-
-class LlamaOptions(BaseModel):
-    """How llama.cpp runs on this machine (from the hardware profile)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    n_threads: int = Field(2, ge=1, le=256, description="decode threads")
-    n_threads_batch: int | None = Field(None, ge=1, le=256, description="prompt threads; default n_threads")
-    n_batch: int = Field(256, ge=8, le=4096, description="prompt tokens per batch")
-    n_ctx: int = Field(2048, ge=512, le=32768, description="context window (prompt prefix + turn + answer)")
-    use_mmap: bool = Field(True, description="map the GGUF instead of reading it into memory")
-    use_mlock: bool = Field(False, description="lock the weights in RAM (no paging out)")
-    type_k: Literal["f16", "q8_0", "q4_0"] = Field("f16", description="KV-cache key type")
-    type_v: Literal["f16", "q8_0", "q4_0"] = Field("f16", description="KV-cache value type (quantised needs "
-                                                                      "flash attention)")
-    flash_attn: bool = Field(False, description="flash attention where the build supports it")
-    n_gpu_layers: int = Field(0, ge=-1, description="layers offloaded to a GPU; -1 = all")
-
-    @model_validator(mode="after")
-    def _quantised_values_need_flash_attention(self) -> LlamaOptions:
-        if self.type_v != "f16" and not self.flash_attn:
-            raise ValueError("a quantised KV-cache value type (type_v) needs flash_attn: true in llama.cpp")
-        return self
-
-    def llama_kwargs(self) -> dict[str, Any]:
-        return {"n_threads": self.n_threads, "n_threads_batch": self.n_threads_batch or self.n_threads,
-                "n_batch": self.n_batch, "n_ctx": self.n_ctx, "use_mmap": self.use_mmap, "use_mlock": self.use_mlock,
-                "type_k": KV_CACHE_TYPES[self.type_k], "type_v": KV_CACHE_TYPES[self.type_v],
-                "flash_attn": self.flash_attn, "n_gpu_layers": self.n_gpu_layers}
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,8 @@ from __future__ import annotations
 import json
 import queue
 import subprocess
-import sys
 import threading
 from collections import deque
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,18 +15,18 @@ import pytest
 from assistant.audio import ASR_RATE
 from assistant.devices import AudioDeviceError, PyAudioInput, PyAudioOutput
 from assistant.events import BusEventSink, events_topic
-from assistant.live import WAKE_ACK, PUSH_TO_TALK, ListenMode, LiveAssistant, LiveSettings, strip_wake_phrase, \
+from assistant.config import ListenMode, LiveSettings
+from assistant.live import WAKE_ACK, PUSH_TO_TALK, LiveAssistant, endpoint_settings, strip_wake_phrase, \
     watch_push_to_talk_button
 from assistant.pipeline import VoicePipeline, VoiceTurn
 from assistant.vad import FRAME, Endpointer, SileroVad
 from intents.dialogue import Dialogue
 from intents.vehicle import BusVehicle
 from tests.fake_audio import Do, FakePyAudio, Until, silence
-from tests.helpers import eventually
+from tests.helpers import CARVOICE, eventually
 from tests.speech import said
 from vehicle_bus.protocol import ControlRequest, control_topic
 
-CARVOICE = str(Path(sys.executable).parent / "carvoice")
 TEMPERATURE = "Vehicle.Cabin.HVAC.Station.Row1.Driver.Temperature"
 GENRE = "Vehicle.Cabin.Infotainment.Media.Played.Genre"
 DESTINATION = "Vehicle.Private.Carvoice.Navigation.DestinationName"
@@ -84,7 +82,7 @@ def test_endpointer_joins_a_short_pause_and_drops_a_click():
     click[800:840] = 0.9
     stream = np.concatenate([silence(0.5), click, silence(1), speech[:len(speech) // 2], silence(0.2),
                              speech[len(speech) // 2:], silence(1)])
-    endpointer = Endpointer(SileroVad(), LiveSettings().endpointing())
+    endpointer = Endpointer(SileroVad(), endpoint_settings(LiveSettings()))
     kinds = [event.kind for start in range(0, len(stream) - FRAME + 1, FRAME)
              for event in endpointer.feed(stream[start:start + FRAME])]
     assert kinds.count("start") == 1 and kinds.count("end") == 1 and kinds[-1] == "end"

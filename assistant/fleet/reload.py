@@ -15,10 +15,13 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
-from assistant.config import CarvoiceConfig
+from assistant.config import CarvoiceConfig, default_state_dir
+from assistant.fleet.agent import ConfigAgent
 from assistant.live import LiveAssistant
+from assistant.pipeline import VoicePipeline
 from assistant.runtime import LazyLlm, hardware_profile, save_places
 from intents.dialogue import Dialogue
+from intents.vehicle import BusVehicle
 from models.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -98,3 +101,12 @@ class HotReload:
 
         self.loading = threading.Thread(target=load, name=f"llm-reload-{generation}", daemon=True)
         self.loading.start()
+
+
+def fleet_agent(config: CarvoiceConfig, vehicle: BusVehicle, voice: VoicePipeline,
+                live: LiveAssistant | None = None) -> ConfigAgent | None:
+    """When the vehicle belongs to a fleet: its config agent, hot-reloading the running assistant."""
+    if not config.fleet.id:
+        return None
+    state_file = default_state_dir().parent / "fleet" / f"{vehicle.vehicle_id}.json"
+    return ConfigAgent(vehicle.client, vehicle.vehicle_id, config, HotReload(voice.dialogue, live), state_file).start()
