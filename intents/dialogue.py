@@ -27,8 +27,7 @@ from intents.catalogue import (CATALOGUE, CLIMATE_ZONES, MissingArgument, Refusa
 from intents.fastpath import PLACE_ARGS, Call, FastPath
 from intents.grounding import AMOUNT_LISTS, ground
 from intents.text import normalize, with_digits
-from intents.vehicle import Vehicle
-from vehicle_bus.client import BusError, SetRejected
+from intents.vehicle import Vehicle, VehicleError
 
 log = logging.getLogger(__name__)
 
@@ -258,10 +257,9 @@ class Dialogue:
         for call, action, args, plan in prepared:
             try:
                 done += self._apply(plan)
-            except (SetRejected, BusError) as exc:
+            except VehicleError as exc:
                 self._roll_back(done)
-                reason = exc.reason if isinstance(exc, SetRejected) else "the car did not answer"
-                return [ActionResult(call.name, args, "rejected", f"Sorry, {reason}.")]
+                return [ActionResult(call.name, args, "rejected", f"Sorry, {exc.reason}.")]
             if action.name == "undo":
                 done = []
             after = self.vehicle.state()
@@ -282,7 +280,7 @@ class Dialogue:
             before = state[path]
             try:
                 self.vehicle.set(path, value)
-            except (SetRejected, BusError):
+            except VehicleError:
                 self._roll_back(done)
                 raise
             undo_value = INVERSE_WRITES.get((path, value), before)
@@ -295,7 +293,7 @@ class Dialogue:
         for path, before in reversed(done):
             try:
                 self.vehicle.set(path, before)
-            except (SetRejected, BusError):
+            except VehicleError:
                 continue
 
     @staticmethod

@@ -6,6 +6,8 @@ import pytest
 
 from intents.dialogue import DECLINED, DISMISSED, NOT_UNDERSTOOD, OUT_OF_DOMAIN, UNSAFE, Dialogue
 from intents.vehicle import BusVehicle
+from vehicle_bus.client import BusClient
+from vehicle_bus.settings import BusSettings
 from vehicle_bus.sim.vehicle import control_over_bus
 
 HVAC = "Vehicle.Cabin.HVAC"
@@ -301,3 +303,13 @@ def test_numbers_of_any_size_get_a_spoken_refusal_and_change_nothing(said, dialo
     turn = dialogue.handle(said.format("9" * 400))
     assert turn.reply and all(action.status != "applied" for action in turn.actions)
     assert {k: v for k, v in car.state().items() if v != before[k]} == {f"{HVAC}.IsAirConditioningActive": True}
+
+
+def test_a_car_that_stops_answering_gets_a_spoken_reason_and_nothing_stays_half_applied(make_vehicle, bus):
+    vehicle = make_vehicle(bus)
+    with BusClient(BusSettings(url=bus.url, ack_timeout_s=1)) as impatient:
+        car = BusVehicle(impatient, vehicle.vehicle_id).start()
+        vehicle.stop()  # its last values stay retained on the broker: the mirror still shows them
+        turn = Dialogue(car).handle("set the temperature to 24")
+    assert turn.reply == "Sorry, the car did not answer."
+    assert [a.status for a in turn.actions] == ["rejected"]
