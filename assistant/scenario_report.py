@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import jinja2
-from assistant.bench import percentiles
+from intents.bench import percentiles
 from assistant.scenario_runner import ScenarioResult
 
 TEMPLATE = jinja2.Template("""<!doctype html>

@@ -57,7 +57,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.fleet.simulator import Progress, wait_until
-from intents.bench import percentile
+from intents.bench import percentiles
 from intents.dialogue import Dialogue
 from intents.vehicle import BusVehicle
 from vehicle_bus.brokers import MosquittoBroker
@@ -376,9 +376,8 @@ class Soak:
                 "applied_late_detail": {"after_deadline": len(ledger.after_deadline),
                                         "after_failure_reported": after_failure},
             },
-            "ack_latency_ms": {"n": len(latencies), "p50": round(percentile(latencies, 50), 1),
-                               "p99": round(percentile(latencies, 99), 1),
-                               "max": round(max(latencies), 1) if latencies else float("nan")},
+            "ack_latency_ms": percentiles(latencies, (50, 99), digits=1)
+            | {"max": round(max(latencies), 1) if latencies else float("nan")},
             "vehicle_side": {"set_messages_received": ledger.received, "requests_carried_out": ledger.carried_out,
                              "answered_again_from_memory": ledger.received - ledger.carried_out,
                              "applied": len(ledger.applied_at), "applied_twice": len(ledger.twice)},

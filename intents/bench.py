@@ -119,12 +119,13 @@ def run_cases(cases: list[Case], dialogue: Dialogue) -> Iterator[TurnResult]:
                              wrong_actions(turn, expected), case.set)
 
 
-def percentile(values: list[float], q: float) -> float:
+def percentiles(values: list[float], qs: tuple[int, ...] = (50, 95), digits: int = 3) -> dict[str, float]:
+    """Count and percentiles (``p50``, ``p95``, ...) of a set of measurements: the summary every benchmark
+    reports (NaN for none)."""
     if not values:
-        return float("nan")
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+        return {"n": 0} | {f"p{q}": float("nan") for q in qs}
+    cuts = statistics.quantiles(values, n=100, method="inclusive") if len(values) > 1 else [values[0]] * 99
+    return {"n": len(values)} | {f"p{q}": round(float(cuts[q - 1]), digits) for q in qs}
 
 
 def summarize(results: list[TurnResult]) -> dict[str, Any]:
@@ -143,10 +144,9 @@ def summarize(results: list[TurnResult]) -> dict[str, Any]:
     summary["by_path"] = {}
     for path in sorted({r.path for r in results}):
         rows = [r for r in results if r.path == path]
-        latencies = [r.understand_ms for r in rows]
+        latency = percentiles([r.understand_ms for r in rows], digits=2)
         summary["by_path"][path] = {"turns": len(rows), "accuracy": accuracy(rows),
-                                    "p50_ms": round(percentile(latencies, 50), 2),
-                                    "p95_ms": round(percentile(latencies, 95), 2)}
+                                    "p50_ms": latency["p50"], "p95_ms": latency["p95"]}
     summary["errors"] = [{"set": r.set, "text": r.text, "path": r.path, "expected": r.expected,
                           "produced": r.produced, "wrong_applied": r.wrong_applied} for r in results if not r.correct]
     return summary

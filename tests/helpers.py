@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import queue
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,8 @@ from pathlib import Path
 from vehicle_bus.client import BusClient, BusMessage
 from vehicle_bus.protocol import Ack, ack_topic, set_topic
 
+CARVOICE = str(Path(sys.executable).parent / "carvoice")
+"""The installed ``carvoice`` command of this environment, for tests that run it as a user would."""
 TEST_LLM = "qwen2.5-coder-0.5b-instruct"
 """The LLM every test uses (the smallest real one)."""
 

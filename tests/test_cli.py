@@ -6,17 +6,15 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from assistant.config import CarvoiceConfig
 from vehicle_bus.brokers import free_port
 from vehicle_bus.signals import SIGNALS
+from tests.helpers import CARVOICE
 
-CARVOICE = str(Path(sys.executable).parent / "carvoice")
 TEMPERATURE = "Vehicle.Cabin.HVAC.Station.Row1.Driver.Temperature"
 
 

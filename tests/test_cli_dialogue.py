@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 from intents.catalogue import CATALOGUE
+from tests.helpers import CARVOICE
 
-CARVOICE = str(Path(sys.executable).parent / "carvoice")
 
 
 def carvoice(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import queue
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -23,12 +22,11 @@ from assistant.fleet.reload import HotReload, lazy_llm
 from assistant.fleet.simulator import SimulatedFleet
 from intents.dialogue import Dialogue
 from intents.llm import LlmSettings
-from tests.helpers import TEST_LLM, eventually, make_pki, readable_by_the_broker
+from tests.helpers import CARVOICE, TEST_LLM, eventually, make_pki, readable_by_the_broker
 from vehicle_bus.brokers import MosquittoBroker
 from vehicle_bus.client import BusClient
 from vehicle_bus.settings import BusSettings, TlsSettings
 
-CARVOICE = str(Path(sys.executable).parent / "carvoice")
 FLEET = "acme"
 VEHICLES = [f"car-{n:04d}" for n in range(12)]
 PASSWORD = "pw-{}"

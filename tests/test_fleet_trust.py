@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import logging
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -18,11 +17,10 @@ from assistant.fleet.agent import ConfigAgent
 from assistant.fleet.documents import (DocumentError, KeyChange, Rollout, SigningKey, fleet_topic, history_topic,
                                        new_document, next_topic, public_key_text, status_topic, vehicle_topic)
 from assistant.fleet.operator import FleetOperator
-from tests.helpers import eventually
+from tests.helpers import CARVOICE, eventually
 from vehicle_bus.client import BusClient
 from vehicle_bus.settings import BusSettings
 
-CARVOICE = str(Path(sys.executable).parent / "carvoice")
 NO_BROKER = BusSettings(url="mqtt://127.0.0.1:9")
 """Where a vehicle that starts offline looks for its broker."""
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,8 +14,8 @@ from assistant.speech import Synthesizer
 from hardware.probe import pick, probe
 from hardware.profile import ProfileError, all_profiles, load_profile, profile_names
 from hardware.providers import CPU, usable_providers
+from tests.helpers import CARVOICE
 
-CARVOICE = str(Path(sys.executable).parent / "carvoice")
 X86 = load_profile("x86-64-avx2").model_dump(mode="json")
 
 

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
-from pathlib import Path
 
 from intents.bench import load_cases, run_cases, summarize
 from intents.catalogue import CATALOGUE, MissingArgument, get_action
 from intents.dialogue import Dialogue
 from intents.llm import parse_calls
 from intents.vehicle import BusVehicle
+from tests.helpers import CARVOICE
 
-CARVOICE = str(Path(sys.executable).parent / "carvoice")
 
 
 def test_the_set_covers_every_domain_dialogues_and_refusals():

@@ -5,15 +5,13 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from models.registry import (ModelChecksumError, ModelError, ModelNotInstalledError, Registry, UnknownModelError,
                              load_manifest)
+from tests.helpers import CARVOICE
 
-CARVOICE = str(Path(sys.executable).parent / "carvoice")
 WHISPER = "whisper-tiny.en"
 
 

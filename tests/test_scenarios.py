@@ -16,8 +16,8 @@ from assistant.config import CarvoiceConfig
 from assistant.scenario import ScenarioError, load_scenarios
 from assistant.scenario_report import write_html, write_junit
 from assistant.scenario_runner import ScenarioRunner
+from tests.helpers import CARVOICE
 
-CARVOICE = str(Path(sys.executable).parent / "carvoice")
 LIBRARY = Path(__file__).parent / "scenarios"
 PASSING = """
 name: volume goes to 30

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 import queue
 import subprocess
-import sys
 import wave
-from pathlib import Path
 
 import jiwer
 import numpy as np
@@ -20,8 +18,8 @@ from intents.dialogue import NOT_UNDERSTOOD, Dialogue
 from intents.text import normalize, with_digits
 from intents.vehicle import BusVehicle
 from tests.speech import espeak, piper
+from tests.helpers import CARVOICE
 
-CARVOICE = str(Path(sys.executable).parent / "carvoice")
 HVAC = "Vehicle.Cabin.HVAC"
 
 
