@@ -18,10 +18,24 @@ from vehicle_bus.sim.media_library import MediaLibrary
 from vehicle_bus.sim.vehicle import SimulatedVehicle, default_ecus
 
 
+SLOW = ("test_voice.py", "test_live.py", "test_scenarios.py", "test_soak.py", "test_fleet.py", "test_fleet_trust.py",
+        "test_faults.py", "test_llm.py", "test_perf.py", "test_intent_bench.py", "test_restart.py", "test_fuzz.py",
+        "scenarios")
+"""The slow tier (speech models, the LLM, the scenario library, fleets, broker restarts): ``pytest -m "not slow"``
+leaves it out for a quick inner loop; ``make test`` runs everything."""
+
+
 def pytest_configure(config):
     """Every config a test loads, and every carvoice command it starts, use the small LLM the tests install
     (the hardware profile would pick the 1.5B where memory allows)."""
     os.environ["CARVOICE_LLM__MODEL"] = TEST_LLM
+
+
+def pytest_collection_modifyitems(items):
+    here = Path(__file__).parent
+    for item in items:
+        if item.path.relative_to(here).parts[0] in SLOW:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

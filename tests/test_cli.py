@@ -136,6 +136,7 @@ def test_signals_listing_matches_the_table():
     assert markdown.count("\n| `Vehicle.") == len(SIGNALS)
 
 
+@pytest.mark.slow
 def test_demo_speaks_a_drive_through_the_voice_pipeline(tmp_path, test_registry):
     result = carvoice("demo", "--out", str(tmp_path), check=True)
     assert "heard: 'set the temperature to 22 degrees" in result.stdout.lower().replace('"', "'")

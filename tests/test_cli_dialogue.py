@@ -7,6 +7,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from intents.catalogue import CATALOGUE
 from tests.helpers import CARVOICE
 
@@ -27,6 +29,7 @@ def test_ask_json_applies_and_reports(vehicle, mosquitto):
     assert vehicle.state["Vehicle.Cabin.HVAC.Station.Row1.Passenger.Temperature"] == 20.0
 
 
+@pytest.mark.slow
 def test_ask_out_of_domain_goes_to_the_llm_and_is_refused(vehicle, mosquitto, test_registry):
     result = carvoice("ask", "what's the capital of France", "--json", "-b", mosquitto.url, "-v", vehicle.vehicle_id)
     turn = json.loads(result.stdout)
