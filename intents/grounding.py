@@ -75,8 +75,6 @@ TRACK_SIDE = {"next_track": 1, "previous_track": -1}
 """A skip stands only when the words say its way (forward or back) and not the other."""
 EXTREMES = r"all the way|max\w*|min\w*|full\w*|completely|highest|lowest|top"
 """Words that name the end of a range: never a relative step."""
-PLURAL_PLACES = {"window": ("windows", "all")}
-"""A plural said with no place named means every one ("shut the windows")."""
 
 
 def said(pattern: str, words: str) -> bool:
@@ -157,12 +155,12 @@ def _grounded_place(arg: Arg, value: Any, words: str, fast_path: FastPath, alone
     """The place the words support: the model's if they name it (or it is the default and they name none), the
     one they name instead (for a sentence of one call), ``None`` when they name none (the default applies).
     :class:`Contradiction` when the words speak of a place that is neither: never replaced by the default."""
+    words = re.sub(rf"\b(?:{EXTREMES})\b", " ", words)  # "all the way" names an amount, not every window
     named = fast_path.sentences.grammar.lists[PLACE_LISTS[arg.name]].find(words)
     if isinstance(named, dict):
         named = named.get(arg.name)
-    plural, every = PLURAL_PLACES.get(arg.name, ("", None))
-    if named is None and plural and said(plural, words):
-        named = every
+    if named is None and arg.name == "window" and said("windows", words):
+        named = "all"  # "shut the windows": a plural with no place named is every one
     if named == value or (named is None and value == arg.default):
         return value
     if named is not None and alone:

@@ -58,6 +58,10 @@ def fast_path() -> FastPath:
      Call("set_window", {"position": 20.0, "window": "rear_left"})),
     ("close up the windows now", Call("set_window", {"position": 0, "window": "all"}),
      Call("set_window", {"position": 0, "window": "all"})),
+    ("open my window all the way", Call("set_window", {"position": 100, "window": "driver"}),
+     Call("set_window", {"position": 100, "window": "driver"})),
+    ("put my seat heating up all the way", Call("set_seat_heating", {"level": 100, "seat": "driver"}),
+     Call("set_seat_heating", {"level": 100, "seat": "driver"})),
     ("heat it up a touch", Call("change_temperature", {"delta": 1, "zone": "driver"}),
      Call("change_temperature", {"delta": 1.0})),
     # off is a level of 0; the words say whether a seat is heated or cooled; an end of the range is not a step
