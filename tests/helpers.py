@@ -6,10 +6,9 @@ from __future__ import annotations
 import queue
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
+from assistant.fleet.simulator import wait_until
 from vehicle_bus.client import BusClient, BusMessage
 from vehicle_bus.protocol import Ack, ack_topic, set_topic
 
@@ -19,15 +18,8 @@ TEST_LLM = "qwen2.5-coder-0.5b-instruct"
 """The LLM every test uses (the smallest real one)."""
 
 
-def eventually(condition: Callable[[], object], timeout_s: float = 10.0, poll_s: float = 0.02) -> bool:
-    """Whether ``condition()`` turns true within ``timeout_s`` (checked every ``poll_s``): how tests wait for
-    what a vehicle, a broker or another thread does, rather than sleeping a fixed time."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() >= deadline:
-            return bool(condition())
-        time.sleep(poll_s)
-    return True
+eventually = wait_until
+"""How tests wait for what a vehicle, a broker or another thread does, rather than sleeping a fixed time."""
 
 
 def raw_request(client: BusClient, vehicle_id: str, path: str, payload: bytes, answers: int = 1,

@@ -74,12 +74,14 @@ class SimulatedFleet:
         return {vehicle_id: agent.versions()["fleet"] for vehicle_id, agent in self.agents.items()}
 
 
-def wait_until(condition: Callable[[], bool], timeout_s: float) -> bool:
+def wait_until(condition: Callable[[], object], timeout_s: float = 10.0, poll_s: float = 0.05) -> bool:
+    """Whether ``condition()`` turns true within ``timeout_s`` (checked every ``poll_s``, and once more at the
+    end): how the simulator, the soak and the tests wait for what a vehicle, a broker or another thread does."""
     deadline = time.monotonic() + timeout_s
     while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
+        if time.monotonic() >= deadline:
+            return bool(condition())
+        time.sleep(poll_s)
     return True
 
 
