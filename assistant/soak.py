@@ -56,7 +56,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from assistant.fleet.simulator import Progress, wait_until
+from assistant.fleet.simulator import Progress, memory_mb, wait_until
 from intents.bench import percentiles
 from intents.dialogue import Dialogue
 from intents.vehicle import BusVehicle
@@ -96,13 +96,6 @@ RSS_WARMUP_S = 10.0
 once (allocator arenas, buffers), which is not growth."""
 RSS_SAMPLE_EVERY_S = 30.0
 MOST_COMMON_REPLIES = 12
-
-
-def rss_mb() -> float:
-    """Resident memory of this process now (VmRSS)."""
-    kb = next(int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines()
-              if line.startswith("VmRSS:"))
-    return round(kb / 1024, 1)
 
 
 @dataclass
@@ -300,7 +293,7 @@ class Soak:
             clients = [car.client for car in cars] + [remote, *assistants]
             reconnected = wait_until(lambda: all(client.is_connected for client in clients), 30)
             time.sleep(SETTLE_S)
-            self.rss.append({"at_s": round(time.monotonic() - started, 1), "rss_mb": rss_mb()})
+            self.rss.append({"at_s": round(time.monotonic() - started, 1), "rss_mb": memory_mb()})
             shown = self._what_the_cars_show(settings)
         return self._report(elapsed_s, reconnected, unfinished, shown)
 
@@ -315,7 +308,7 @@ class Soak:
         drivers = [threading.Thread(target=_speak, name=f"soak-turns-{vid}", daemon=True,
                                     args=(dialogue, random.Random(f"{self.seed}-{vid}-driver"), self.turns, self.stop))
                    for vid, dialogue in zip(self.ids, dialogues, strict=True)]
-        self.rss.append({"at_s": 0.0, "rss_mb": rss_mb()})
+        self.rss.append({"at_s": 0.0, "rss_mb": memory_mb()})
         for worker in senders + drivers:
             worker.start()
         return senders, drivers
@@ -332,7 +325,7 @@ class Soak:
                 self.restarts += 1
                 next_restart += self.restart_every_s
             if now >= next_sample:
-                self.rss.append({"at_s": round(now - started, 1), "rss_mb": rss_mb()})
+                self.rss.append({"at_s": round(now - started, 1), "rss_mb": memory_mb()})
                 next_sample += RSS_SAMPLE_EVERY_S
             progress("seconds", int(now - started), int(duration_s))
             progress("broker restarts", self.restarts, planned)

@@ -85,13 +85,18 @@ def wait_until(condition: Callable[[], object], timeout_s: float = 10.0, poll_s:
     return True
 
 
+def memory_mb(pid: int | str = "self", field: str = "VmRSS") -> float:
+    """A memory figure of a process from /proc (``VmRSS``: resident now, ``VmHWM``: its peak), in MB."""
+    kb = next((int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+               if line.startswith(f"{field}:")), 0)
+    return round(kb / 1024, 1)
+
+
 def process_load(pid: int) -> dict[str, float]:
     """CPU seconds and peak memory of a process, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = float(fields[11]) + float(fields[12])  # utime + stime
-    peak_kb = next((int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-                    if line.startswith("VmHWM:")), 0)
-    return {"cpu_s": ticks / 100, "peak_rss_mb": round(peak_kb / 1024, 1)}
+    return {"cpu_s": ticks / 100, "peak_rss_mb": memory_mb(pid, "VmHWM")}
 
 
 def _run_share(url: str, fleet_id: str, trusted: dict[str, str], ids: list[str], stop) -> None:
