@@ -57,14 +57,14 @@ ACTION_WORDS = {
     "set_defroster": r"defrost\w*|demist\w*|defog\w*|fogg?\w*|mist\w*|steam\w*|ic\w+|frost\w*|windscreen|windshield|"
                      r"rear window|back window",
     "set_air_distribution": r"air|airflow|vents?|blow\w*",
-    "set_seat_heating": r"seats?",
+    "set_seat_heating": r"heat\w*|warm\w*|cool\w*|cold|chill\w*|freez\w*|ventilat\w*|toast\w*|hot|frozen",
     "set_window": r"windows?",
     "play_media": r"play\w*|put (?:\w+ ){0,4}on|stick (?:\w+ ){0,4}on|listen\w*|hear|fancy|music|songs?|tunes?|album|artist|band|radio|station",
     "pause_media": r"pause|stop|hold|halt|silence",
     "next_track": r"next|skip|another|change|different|else|song|track|station|tune",
     "previous_track": r"previous|last|back|again|before|earlier",
     "set_volume": r"volume|loud\w*|quiet\w*|soft\w*|sound|music|tunes|radio|audio",
-    "change_volume": r"volume|loud\w*|quiet\w*|soft\w*|sound|music|tunes|radio|audio|turn it|crank it|pump it",
+    "change_volume": r"volume|loud\w*|quiet\w*|soft\w*|sound|music|tunes|radio|audio|turn it|crank it|pump it|hear",
     "mute_media": r"mute|unmute|silence|quiet|sound",
     "set_media_source": r"radio|fm|dab|usb|bluetooth|phone|stream\w*|spotify|internet|online|source|input|aux",
     "cancel_navigation": r"cancel\w*|stop\w*|end|quit|clear|abort|forget|scrap|drop|navigation|route|guidance|"
@@ -463,10 +463,15 @@ def reply_source(args: dict, state: State) -> str:
 
 
 def destination_of(text: str) -> str:
-    """A spoken destination as the navigation ECU takes it: a place name, or poi:<category>."""
-    text = re.sub(r"^(?:(?:a|an|the|some|nearest|closest|nearby|next|close by)\s+)*", "", text.strip())
+    """A spoken destination as the navigation ECU takes it: a place name, or poi:<category>. A category said as
+    one ("a hotel for the night", "the nearest pharmacy that is open") is that category whatever follows it."""
+    text = re.sub(r"^(?:to|towards)\s+", "", text.strip())
+    a_kind_of = re.match(r"(?:a|an|some|any|the nearest|the closest|nearest|closest)\b", text) is not None
+    text = re.sub(r"^(?:(?:a|an|the|some|any|nearest|closest|nearby|next|close by)\s+)*", "", text)
     text = re.sub(r"\s+(?:nearby|near here|close by|around here|near me)$", "", text)
-    return f"poi:{category}" if (category := poi_category(text)) else text
+    words = text.split()
+    heads = [" ".join(words[:n]) for n in range(len(words), 0, -1)] if a_kind_of else [text]
+    return next((f"poi:{category}" for head in heads if (category := poi_category(head))), text)
 
 
 def poi_category(words: str) -> str | None:

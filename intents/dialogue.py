@@ -24,8 +24,8 @@ from typing import Any, Literal, Protocol
 
 from intents.catalogue import (CATALOGUE, CLIMATE_ZONES, MissingArgument, Refusal, confirmation_question,
                                 destination_of, get_action)
-from intents.fastpath import PLACE_ARGS, Call, FastPath
-from intents.grounding import AMOUNT_LISTS, ground
+from intents.fastpath import AMOUNT_LISTS, PLACE_ARGS, Call, FastPath
+from intents.grounding import ground
 from intents.text import normalize, with_digits
 from intents.vehicle import Vehicle, VehicleError
 
@@ -132,7 +132,7 @@ class Dialogue:
             vehicle_started = time.perf_counter()
             results = self._carry_out(calls, session, confirmed)
             timings["vehicle_ms"] = (time.perf_counter() - vehicle_started) * 1000
-            turn = Turn(text, results, " ".join(r.result for r in results), path, timings)
+            turn = Turn(text, results, " ".join(r.result for r in results if r.result), path, timings)
         timings["total_ms"] = (time.perf_counter() - started) * 1000
         return turn
 
@@ -247,7 +247,7 @@ class Dialogue:
                 session.pending, session.pending_arg = call, missing.argument
                 return [ActionResult(call.name, call.args, "asked", missing.question)]
             except Refusal as refusal:
-                return [ActionResult(call.name, call.args, "rejected", refusal.reason)]
+                return _all_rejected(calls, call, refusal.reason)
             prepared.append((call, action, args, plan))
             question = None if confirmed else confirmation_question(action.name, args, plan, state)
             if question:
@@ -259,7 +259,7 @@ class Dialogue:
                 done += self._apply(plan)
             except VehicleError as exc:
                 self._roll_back(done)
-                return [ActionResult(call.name, args, "rejected", f"Sorry, {exc.reason}.")]
+                return _all_rejected(calls, call, f"Sorry, {exc.reason}.")
             if action.name == "undo":
                 done = []
             after = self.vehicle.state()
@@ -301,3 +301,8 @@ class Dialogue:
         if not session.undo:
             raise Refusal("There is nothing to undo.")
         return list(reversed(session.undo))
+
+
+def _all_rejected(calls: list[Call], refused: Call, reason: str) -> list[ActionResult]:
+    """Every call of a sentence one of which was refused: none is applied, the refused one says why."""
+    return [ActionResult(c.name, c.args, "rejected", reason if c is refused else "") for c in calls if not c.declined]

@@ -83,6 +83,12 @@ SET_IT = {"set_temperature": ("set_temperature", "value"), "change_temperature":
           "change_volume": ("set_volume", "level"), "set_window": ("set_window", "position"),
           "set_seat_heating": ("set_seat_heating", "level")}
 """Previous request -> (what "set it to N" sets after it, the argument N fills)."""
+AMOUNT_LISTS = {"set_fan_speed": "fan_amount", "set_seat_heating": "seat_level", "set_window": "window_amount",
+                "set_volume": "volume_amount"}
+"""Action -> the slot list of its named amounts ("high", "a crack", "half")."""
+AMOUNT_FRAME = re.compile(r"^(?:make it|make that|set it to|set it at|set it|put it at|put it to|turn it to|rather|"
+                          r"only|to|at)\s+")
+"""The words around a named amount that changes the last request ("actually, make it high")."""
 
 
 @dataclass(frozen=True)
@@ -220,8 +226,22 @@ class FastPath:
             return [found]
         if (negated := NEGATED.match(words)) and (found := self._intent(negated["rest"], previous)):
             return [Call(found.name, found.args, declined=True)]
-        found = self._follow_up(words, previous, answering)
+        found = self._follow_up(words, previous, answering) or self._amount_follow_up(words, previous)
         return [found] if found else None
+
+    def _amount_follow_up(self, words: str, previous: Call | None) -> Call | None:
+        """ "Make it high" after "heat my seat", "just a crack" after "open the passenger window": the last request
+        again with the named amount of its own kind."""
+        if previous is None or previous.name not in SET_IT:
+            return None
+        name, key = SET_IT[previous.name]
+        if name not in AMOUNT_LISTS:
+            return None
+        value = self.slot_value(AMOUNT_LISTS[name], AMOUNT_FRAME.sub("", words))
+        if value is None:
+            return None
+        places = {k: v for k, v in previous.args.items() if k in PLACE_ARGS and k in _arg_names(name)}
+        return Call(name, {**places, **(value if isinstance(value, dict) else {key: value})})
 
     def _intent(self, words: str, previous: Call | None) -> Call | None:
         for compiled in self.sentences.intents:

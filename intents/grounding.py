@@ -25,13 +25,20 @@ import re
 from typing import Any
 
 from intents.catalogue import CATALOGUE, POI_CATEGORIES, Arg
-from intents.fastpath import RELATIVE, Call, FastPath, could_be_a_title
+from intents.fastpath import AMOUNT_LISTS, RELATIVE, Call, FastPath, could_be_a_title
 from intents.text import normalize, with_digits
 
 HEDGES = re.compile(r"\b(?:not|no|never|nothing|nobody|without|if|unless|maybe|perhaps|might|whether|wonder|"
                     r"should i|should we|would it|could it|in case|later|tomorrow|tonight|once|when|until|after|"
-                    r"before|in \w+ minutes?|except|instead|pretend|ignore|imagine|suppose|say|repeat|quote|spell)\b")
+                    r"before|in \w+ minutes?|except|instead|pretend|ignore|imagine|suppose|say|repeat|quote|spell|"
+                    r"(?:on )?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?|weekend|next (?:week|month)|"
+                    r"this (?:evening|afternoon)|in the morning|(?:as|where) (?:it|they) (?:is|are)|alone)\b")
 """Negation, conditions, hedges, later and quotes: never acted on from a model's reading."""
+NOT_OURS = re.compile(r"\b(?:book|reserve|order|buy|purchase|text|email|remind|schedule|translate)\b")
+"""Verbs of what the car cannot do ("book me a hotel room"): a reading as one of its actions would be a guess."""
+HIJACK = re.compile(r"\b(?:(?:forget|ignore|disregard|override) (?:\w+ ){0,3}(?:rules|instructions?|prompt|programming|"
+                    r"orders|guidelines)|instructions?|system prompt|developer mode|jailbreak|from now on)\b")
+"""Words that try to change how the assistant behaves: nothing said with them is acted on."""
 NARRATIVE = re.compile(r"\b(?:i|we|you|he|she|they) (?:\w*[^\We]ed|left|forgot|was|were|had|did|got|went|came|saw|thought|"
                        r"said|told|ran|took|kept|put it)\b|\b(?:yesterday|last (?:time|night|week|year)|at home|at work)\b")
 """Something that happened, or happens elsewhere ("I left the windows open at home"): not a request ("we need"
@@ -57,7 +64,7 @@ DIRECTION_WORDS = {
     "temperature": (rf"{UP}|warmer|hotter|cold|chilly|freez\w*|warm (?:it )?up|heat (?:it )?up",
                     rf"{DOWN}|cooler|colder|hot|boiling|stuffy|sweat\w*|roasting|too warm|cool (?:it )?down"),
     "fan": (UP, DOWN),
-    "volume": (rf"{UP}|too quiet", DOWN),
+    "volume": (rf"{UP}|too quiet|too soft|(?:barely|hardly|cannot|can not|not) hear|hard to hear", DOWN),
 }
 SWITCH_WORDS = (r"on|enable\w*|activate|start|use|want", r"off|disable\w*|deactivate|stop|kill|shut|anymore")
 MUTE_WORDS = (r"mute|silence|quiet|shut up", r"unmute|sound (?:back )?on")
@@ -65,8 +72,6 @@ WINDOW_WORDS = (r"open\w*|down|lower|crack", r"close|shut|up|raise")
 SEAT_WORDS = (r"heat\w*|warm\w*", r"cool\w*|ventilat\w*|chill\w*")
 PLACE_LISTS = {"zone": "climate_zone", "seat": "seat_place", "window": "window_place", "source": "source",
                "direction": "air_target"}
-AMOUNT_LISTS = {"set_fan_speed": "fan_amount", "set_seat_heating": "seat_level", "set_window": "window_amount",
-                "set_volume": "volume_amount"}
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 STRONG_WORDS = r"freez\w*|frozen|ice cold|boiling|roasting|sweat\w*|melting|baking|like an oven|sweltering"
 """How drivers say it is far too cold or hot: a step of two degrees, as the fast path's templates read them."""
@@ -91,6 +96,8 @@ def ground(calls: list[Call], text: str, fast_path: FastPath) -> list[Call] | No
     """The calls with ungrounded arguments dropped (defaults apply, or the driver is asked), or ``None`` when the
     sentence is hedged or the words contradict any of them."""
     words = normalize(text)
+    if HIJACK.search(words) or NARRATIVE.search(words) or NOT_OURS.search(words):
+        return None  # questions too: "last week we drove to Leeds" asks nothing
     if any(CATALOGUE[c.name].kind == "command" for c in calls) and not is_a_command(text, words):
         return None
     try:
@@ -110,7 +117,7 @@ def _ground_call(call: Call, words: str, digits: str, fast_path: FastPath, alone
     for name, value in call.args.items():
         arg = action.arg(name)
         if arg.type == "text":
-            value = _place_not_category(value)
+            value = _place_not_category(value, words, fast_path)
             if _names_said(value, words, fast_path) and (name != "query" or could_be_a_title(normalize(value))):
                 args[name] = value
             elif not arg.required:  # leaving it out would change the request ("play" resumes)
@@ -225,11 +232,22 @@ def _direction_words(action: str) -> tuple[str, str]:
     return DIRECTION_WORDS["temperature" if "temperature" in action else "fan" if "fan" in action else "volume"]
 
 
-def _place_not_category(value: str) -> str:
-    """ "poi:stuttgart": small models mark towns as points of interest; a town is what was meant."""
-    if value.startswith("poi:") and value.removeprefix("poi:").split(":")[0].strip().lower() not in POI_CATEGORIES:
+def _place_not_category(value: str, words: str, fast_path: FastPath) -> str:
+    """The point of interest the words name where the model wrote one ("poi:gas" for "the closest gas station" is
+    poi:fuel); else "poi:stuttgart" is the town: small models mark towns as points of interest."""
+    if not value.startswith("poi:"):
+        return value
+    named = {v for phrase, v in fast_path.sentences.grammar.lists["poi"].values.items() if _said_phrase(phrase, words)}
+    if len(named) == 1:
+        return named.pop()
+    if value.removeprefix("poi:").split(":")[0].strip().lower() not in POI_CATEGORIES:
         return value.removeprefix("poi:").strip()
     return value
+
+
+def _said_phrase(phrase: str, words: str) -> bool:
+    """The phrase is in the words, in the singular or the plural ("any coffee shops")."""
+    return said(re.escape(phrase) + "(?:s|es)?", words)
 
 
 PLACE_CUES = (r"back|rear|behind|left|right|front|passenger|driver|everyone|everybody|all|both|kids?|children|"
@@ -243,5 +261,5 @@ def _names_said(value: str, words: str, fast_path: FastPath) -> bool:
     if value.startswith("poi:"):
         category = value.removeprefix("poi:").split(":")[0]
         return any(v == f"poi:{category}" for p, v in fast_path.sentences.grammar.lists["poi"].values.items()
-                   if said(re.escape(p), words))
+                   if _said_phrase(p, words))
     return all(said(re.escape(word), words) for word in normalize(value).split())

@@ -9,20 +9,27 @@ from intents.numbers import words_to_digits
 CONTRACTIONS = {"what's": "what is", "it's": "it is", "i'm": "i am", "let's": "let us", "we're": "we are",
                 "don't": "do not", "that's": "that is", "who's": "who is", "how's": "how is", "i'd": "i would",
                 "can't": "cannot", "won't": "will not", "isn't": "is not", "where's": "where is", "there's": "there is"}
-POLITE_PREFIX = re.compile(
-    r"^(?:(?:hey|hi|ok|okay) (?:car|carvoice|assistant)|hey|hi|okay|ok|so|um|uh|erm|er|hmm|well|actually|wait|"
-    r"oh|please|kindly|just|now|i think|"
-    r"(?:could|can|would|will)(?: not)? you(?: please| maybe| possibly| perhaps)?|cannot you|i (?:want|need|would like) you to|"
-    r"i would like to|i want to|i wanna|i (?:want|would like|need|prefer) it(?= \w+er\b)|go ahead and|could we|can we|let us|i need you to|i would not mind|"
-    r"if you (?:could|can|would)(?: please)?|if (?:it is|that is) not too much (?:trouble|to ask))\s+")
-POLITE_SUFFIX = re.compile(r"\s+(?:please|thanks|thank you|for me|right now|now|ok|okay|instead|if possible|"
-                           r"if you (?:can|could|do not mind)|that would be (?:great|nice|lovely|good|awesome|perfect))$")
-GERUND_REQUEST = re.compile(r"^(?:would you mind|do you mind|how about|what about) (?P<verb>\w+)ing\b")
-"""'would you mind closing the windows': a request whose verb is a gerund."""
+UNMARKED_CONTRACTIONS = {"whats": "what is", "im": "i am", "dont": "do not", "doesnt": "does not", "didnt": "did not",
+                         "cant": "cannot", "isnt": "is not", "thats": "that is", "hows": "how is", "wheres": "where is",
+                         "theres": "there is", "youre": "you are", "ive": "i have", "wanna": "want to"}
+"""Contractions as speech recognisers often write them, without the apostrophe; "its" is "it is" only where a
+sentence or clause starts with it ("its freezing in here"), elsewhere it is the possessive."""
+CLAUSE_START_ITS = re.compile(r"(^|\b(?:and|but|so|because|cause) )its\b")
 REQUEST_VERBS = frozenset(
     "open close turn switch set put play pause stop skip mute unmute raise lower increase decrease reduce heat cool "
     "warm start take make navigate bring change adjust crack roll find get drive defrost demist resume cancel "
     "show tell read keep".split())
+POLITE_PREFIX = re.compile(
+    r"^(?:(?:hey|hi|ok|okay) (?:car|carvoice|assistant)|hey|hi|okay|ok|so|um|uh|erm|er|hmm|well|actually|wait|"
+    r"oh|please|kindly|just|now|i think|no(?= (?:go back|undo|" + "|".join(sorted(REQUEST_VERBS)) + r")\b)|"
+    r"(?:could|can|would|will)(?: not)? you(?: please| maybe| possibly| perhaps)?|cannot you|i (?:want|need|would like) you to|"
+    r"i would like to|i want to|i wanna|i (?:want|would like|need|prefer) it(?= \w+er\b)|go ahead and|could we|can we|let us|i need you to|i would not mind|"
+    r"if you (?:could|can|would)(?: please)?|if (?:it is|that is) not too much (?:trouble|to ask))\s+")
+POLITE_SUFFIX = re.compile(r"\s+(?:please|thanks|thank you|for me|right now|now|ok|okay|instead|if possible|like crazy|"
+                           r"for (?:a|one) (?:sec|second|moment|bit|while)|"
+                           r"if you (?:can|could|do not mind)|that would be (?:great|nice|lovely|good|awesome|perfect))$")
+GERUND_REQUEST = re.compile(r"^(?:would you mind|do you mind|how about|what about) (?P<verb>\w+)ing\b")
+"""'would you mind closing the windows': a request whose verb is a gerund."""
 
 
 def normalize(text: str) -> str:
@@ -33,6 +40,9 @@ def normalize(text: str) -> str:
     text = text.replace("%", " percent")
     for short, full in CONTRACTIONS.items():
         text = re.sub(rf"\b{re.escape(short)}\b", full, text)
+    text = CLAUSE_START_ITS.sub(r"\1it is", text)
+    for short, full in UNMARKED_CONTRACTIONS.items():
+        text = re.sub(rf"\b{short}\b", full, text)
     text = re.sub(r"n't\b", " not", text)
     text = re.sub(r"'d\b", " would", text)
     text = re.sub(r"(?<=\w)'s\b", "", text)  # possessive: "my wife's seat" -> "my wife seat"
