@@ -77,6 +77,13 @@ ACTION_WORDS = {
 """Per action, words one of which a sentence must contain for a model's reading of it as that action to stand."""
 
 
+def offered_actions(words: str, previous: str | None = None) -> tuple[str, ...]:
+    """The callable actions a model's reading of the (normalised) ``words`` may use: those with a word of their
+    vocabulary in them, and the ``previous`` request's action (a follow-up need not repeat its words)."""
+    return tuple(name for name, action in CATALOGUE.items()
+                 if action.kind != "dialogue" and (action.is_plausible_for(words) or name == previous))
+
+
 class Refusal(Exception):
     """A request the assistant will not or cannot carry out; ``reason`` is spoken to the driver."""
 
