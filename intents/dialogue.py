@@ -168,7 +168,7 @@ class Dialogue:
         timings["llm_ms"] = (time.perf_counter() - started) * 1000
         if not calls:
             return None, "llm", False
-        if not set(c.name for c in calls) <= set(offered_actions(words, context.name if context else None)):
+        if not {c.name for c in calls} <= set(offered_actions(words, context.name if context else None)):
             log.info("LLM read %r as %s, but the sentence has no word of that domain: not acting", text, calls)
             return None, "llm", False
         grounded = ground(calls, text, self.fast_path)

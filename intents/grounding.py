@@ -237,7 +237,7 @@ def _place_not_category(value: str, words: str, fast_path: FastPath) -> str:
     poi:fuel); else "poi:stuttgart" is the town: small models mark towns as points of interest."""
     if not value.startswith("poi:"):
         return value
-    named = {v for phrase, v in fast_path.sentences.grammar.lists["poi"].values.items() if _said_phrase(phrase, words)}
+    named = _pois_said(words, fast_path)
     if len(named) == 1:
         return named.pop()
     if value.removeprefix("poi:").split(":")[0].strip().lower() not in POI_CATEGORIES:
@@ -245,9 +245,10 @@ def _place_not_category(value: str, words: str, fast_path: FastPath) -> str:
     return value
 
 
-def _said_phrase(phrase: str, words: str) -> bool:
-    """The phrase is in the words, in the singular or the plural ("any coffee shops")."""
-    return said(re.escape(phrase) + "(?:s|es)?", words)
+def _pois_said(words: str, fast_path: FastPath) -> set[str]:
+    """The ``poi:<category>`` values whose phrases the words say, in the singular or the plural ("coffee shops")."""
+    return {value for phrase, value in fast_path.sentences.grammar.lists["poi"].values.items()
+            if said(re.escape(phrase) + "(?:s|es)?", words)}
 
 
 PLACE_CUES = (r"back|rear|behind|left|right|front|passenger|driver|everyone|everybody|all|both|kids?|children|"
@@ -260,6 +261,5 @@ def _names_said(value: str, words: str, fast_path: FastPath) -> bool:
     """Every word of a name or destination was said, or it is a point-of-interest category that was."""
     if value.startswith("poi:"):
         category = value.removeprefix("poi:").split(":")[0]
-        return any(v == f"poi:{category}" for p, v in fast_path.sentences.grammar.lists["poi"].values.items()
-                   if _said_phrase(p, words))
+        return f"poi:{category}" in _pois_said(words, fast_path)
     return all(said(re.escape(word), words) for word in normalize(value).split())

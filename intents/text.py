@@ -38,11 +38,9 @@ def normalize(text: str) -> str:
     text = re.sub(r"\ba\s*/\s*c\b|\ba\.c\.?|\ba c\b", "ac", text)
     text = text.replace("°c", " degrees celsius").replace("°f", " degrees fahrenheit").replace("°", " degrees")
     text = text.replace("%", " percent")
-    for short, full in CONTRACTIONS.items():
-        text = re.sub(rf"\b{re.escape(short)}\b", full, text)
     text = CLAUSE_START_ITS.sub(r"\1it is", text)
-    for short, full in UNMARKED_CONTRACTIONS.items():
-        text = re.sub(rf"\b{short}\b", full, text)
+    for short, full in (CONTRACTIONS | UNMARKED_CONTRACTIONS).items():
+        text = re.sub(rf"\b{re.escape(short)}\b", full, text)
     text = re.sub(r"n't\b", " not", text)
     text = re.sub(r"'d\b", " would", text)
     text = re.sub(r"(?<=\w)'s\b", "", text)  # possessive: "my wife's seat" -> "my wife seat"
