@@ -48,6 +48,8 @@ ETA_WORDS = r"arriv\w*|eta|how long|how far|how much longer|get there|there yet|
 """Words one of which a sentence must contain for the LLM's reading of it as an action of that domain to stand."""
 TEMPERATURE_WORDS = r"temp\w*|degrees?|heat\w*|warm\w*|cool\w*|cold\w*|chill\w*|freez\w*|hot\w*|boiling|stuffy|" \
                     r"sweat\w*|roasting|climate|thermostat|fahrenheit|celsius"
+SEAT_FEEL = r"heat\w*|warm\w*|cool\w*|cold|chill\w*|freez\w*|ventilat\w*|toast\w*|hot|frozen|icy"
+"""Words of how a seat feels or is made to feel: a seat heating reading needs one of them *and* the seat."""
 ACTION_WORDS = {
     "set_temperature": TEMPERATURE_WORDS, "change_temperature": TEMPERATURE_WORDS,
     "set_fan_speed": r"fans?|blower|air|airflow|ventilation|breeze|blow\w*",
@@ -57,7 +59,7 @@ ACTION_WORDS = {
     "set_defroster": r"defrost\w*|demist\w*|defog\w*|fogg?\w*|mist\w*|steam\w*|ic\w+|frost\w*|windscreen|windshield|"
                      r"rear window|back window",
     "set_air_distribution": r"air|airflow|vents?|blow\w*",
-    "set_seat_heating": r"heat\w*|warm\w*|cool\w*|cold|chill\w*|freez\w*|ventilat\w*|toast\w*|hot|frozen",
+    "set_seat_heating": rf"seats?\b.*\b(?:{SEAT_FEEL})|(?:{SEAT_FEEL})\b.*\bseats?",
     "set_window": r"windows?",
     "play_media": r"play\w*|put (?:\w+ ){0,4}on|stick (?:\w+ ){0,4}on|listen\w*|hear|fancy|music|songs?|tunes?|album|artist|band|radio|station",
     "pause_media": r"pause|stop|hold|halt|silence",
@@ -75,13 +77,6 @@ ACTION_WORDS = {
     "save_place": r"save|remember|store|mark|bookmark",
 }
 """Per action, words one of which a sentence must contain for a model's reading of it as that action to stand."""
-
-
-def offered_actions(words: str, previous: str | None = None) -> tuple[str, ...]:
-    """The callable actions a model's reading of the (normalised) ``words`` may use: those with a word of their
-    vocabulary in them, and the ``previous`` request's action (a follow-up need not repeat its words)."""
-    return tuple(name for name, action in CATALOGUE.items()
-                 if action.kind != "dialogue" and (action.is_plausible_for(words) or name == previous))
 
 
 class Refusal(Exception):

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from intents.catalogue import (CATALOGUE, CLIMATE_ZONES, MissingArgument, Refusal, confirmation_question,
-                                destination_of, get_action, offered_actions)
+                                destination_of, get_action)
 from intents.fastpath import AMOUNT_LISTS, PLACE_ARGS, Call, FastPath
 from intents.grounding import ground
 from intents.text import normalize, with_digits
@@ -168,7 +168,7 @@ class Dialogue:
         timings["llm_ms"] = (time.perf_counter() - started) * 1000
         if not calls:
             return None, "llm", False
-        if not {c.name for c in calls} <= set(offered_actions(words, context.name if context else None)):
+        if not all(CATALOGUE[c.name].is_plausible_for(words) for c in calls if c.name in CATALOGUE):
             log.info("LLM read %r as %s, but the sentence has no word of that domain: not acting", text, calls)
             return None, "llm", False
         grounded = ground(calls, text, self.fast_path)

@@ -4,9 +4,6 @@
   ``name(arg=value, ...)`` calls of catalogue actions with well-typed values, or ``none``.
 * The prompt prefix (system prompt with the catalogue and examples) is the same for every turn,
   so llama.cpp keeps its KV cache and a turn evaluates only its own few tokens.
-* Each turn's grammar offers only the actions whose vocabulary the sentence has (and the previous
-  request's): the model's choice is spent among readings that can stand, and a sentence with no word
-  of any action is answered ``none`` without running the model. The prompt stays the same.
 * DeepSeek-R1 distills: the chat template is the R1 one, and reasoning is skipped (an empty
   ``<think></think>`` block is pre-filled) or capped at ``think_budget`` tokens. Thinking text is
   discarded; only the grammar-constrained answer is parsed.
@@ -16,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,9 +20,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from hardware.profile import LlamaOptions
-from intents.catalogue import CATALOGUE, Action, Arg, offered_actions
+from intents.catalogue import CATALOGUE, Action, Arg
 from intents.fastpath import Call
-from intents.text import normalize
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +196,7 @@ class LlmIntentModel:
         self.llm = Llama(model_path=str(model_path), verbose=False, **(options or LlamaOptions()).llama_kwargs())
         self.chat_format = detect_chat_format(self.llm.metadata) if chat_format == "auto" else chat_format
         self.template = TEMPLATES[self.chat_format]
-        self._grammars: OrderedDict[tuple[str, ...], LlamaGrammar] = OrderedDict()
+        self.grammar = LlamaGrammar.from_string(grammar(max_calls=self.settings.max_calls), verbose=False)
         self.prefix = self.template.system.format(text=system_prompt()) + "".join(
             self.template.user.format(text=said) + self.template.assistant + self._answered(calls)
             for said, calls in EXAMPLES)
@@ -224,33 +219,17 @@ class LlmIntentModel:
     def parse(self, text: str, previous: Call | None = None) -> list[Call]:
         import llama_cpp
 
-        offered = offered_actions(normalize(text), previous.name if previous else None)
-        if not offered:
-            self.last_raw, self.last_prompt_tokens, self.last_output_tokens = "none", 0, 0
-            return []
         llama_cpp.llama_perf_context_reset(self.llm.ctx)
         prompt = self.prompt(text, previous)
         if self.template.thinks:
             prompt += self._think(prompt) + "</think>\n\n"
-        result = self.llm.create_completion(prompt, max_tokens=96, temperature=0, grammar=self._grammar(offered))
+        result = self.llm.create_completion(prompt, max_tokens=96, temperature=0, grammar=self.grammar)
         self.last_raw = result["choices"][0]["text"]
         perf = llama_cpp.llama_perf_context(self.llm.ctx)
         self.last_prompt_tokens, self.last_output_tokens = perf.n_p_eval, perf.n_eval
         calls = [c for c in parse_calls(self.last_raw) if c.name in CATALOGUE]
         log.debug("LLM: %r -> %s", text, self.last_raw)
         return calls
-
-    def _grammar(self, offered: tuple[str, ...]):
-        """The compiled grammar for these actions (the most recent 64 sets are kept)."""
-        from llama_cpp import LlamaGrammar
-
-        if offered not in self._grammars:
-            text = grammar({name: CATALOGUE[name] for name in offered}, self.settings.max_calls)
-            self._grammars[offered] = LlamaGrammar.from_string(text, verbose=False)
-            while len(self._grammars) > 64:
-                self._grammars.popitem(last=False)
-        self._grammars.move_to_end(offered)
-        return self._grammars[offered]
 
     def _think(self, prompt: str) -> str:
         """Reasoning for R1 models, capped at ``think_budget`` tokens (none by default); never executed."""

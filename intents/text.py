@@ -21,7 +21,7 @@ REQUEST_VERBS = frozenset(
     "show tell read keep".split())
 POLITE_PREFIX = re.compile(
     r"^(?:(?:hey|hi|ok|okay) (?:car|carvoice|assistant)|hey|hi|okay|ok|so|um|uh|erm|er|hmm|well|actually|wait|"
-    r"oh|please|kindly|just|now|i think|no(?= (?:go back|undo|" + "|".join(sorted(REQUEST_VERBS)) + r")\b)|"
+    r"oh|please|kindly|just|now|i think|no(?= (?:go back|undo)\b)|"
     r"(?:could|can|would|will)(?: not)? you(?: please| maybe| possibly| perhaps)?|cannot you|i (?:want|need|would like) you to|"
     r"i would like to|i want to|i wanna|i (?:want|would like|need|prefer) it(?= \w+er\b)|go ahead and|could we|can we|let us|i need you to|i would not mind|"
     r"if you (?:could|can|would)(?: please)?|if (?:it is|that is) not too much (?:trouble|to ask))\s+")

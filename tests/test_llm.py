@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from intents.catalogue import CATALOGUE, offered_actions
+from intents.catalogue import CATALOGUE
 from intents.dialogue import OUT_OF_DOMAIN, Dialogue
 from intents.fastpath import FastPath
 from intents.llm import TEMPLATES, LlmIntentModel, LlmSettings, detect_chat_format, grammar, parse_calls
-from intents.text import normalize
 from intents.vehicle import BusVehicle
 
 
@@ -47,25 +46,13 @@ def test_llm_path_turns_sentences_into_validated_actions(said, action, args, sta
 
 
 @pytest.mark.parametrize("said", ["order a pizza", "set an alarm for 7am", "turn on the lights in my house"])
-def test_sentences_without_a_word_of_any_action_are_not_even_offered_to_the_model(said, llm, llm_dialogue, vehicle):
-    """The 0.5B model reads these as car actions when it may choose any; it is offered none of them."""
+def test_llm_readings_without_a_word_of_their_domain_are_not_acted_on(said, llm, llm_dialogue, vehicle):
+    """The 0.5B model reads these as car actions; the domain-vocabulary check stops them."""
     before = dict(vehicle.state)
     turn = llm_dialogue.handle(said)
-    assert (llm.last_raw, llm.last_output_tokens) == ("none", 0)
+    assert parse_calls(llm.last_raw), "the model proposed an action"
     assert turn.actions == [] and turn.reply == OUT_OF_DOMAIN
     assert vehicle.state == before
-
-
-def test_each_turn_offers_the_model_only_the_actions_its_words_support(llm):
-    """ "It's freezing in here" once became a defroster call: the words have no word of the defroster."""
-    assert offered_actions(normalize("its freezing in here")) == (
-        "set_temperature", "change_temperature", "set_seat_heating", "ask_cabin_temperature", "ask_outside_temperature")
-    assert "set_volume" in offered_actions(normalize("and the kids too"), previous="set_volume")
-    calls = llm.parse("its freezing in here")
-    assert {c.name for c in calls} <= {"set_temperature", "change_temperature", "set_seat_heating",
-                                       "ask_cabin_temperature", "ask_outside_temperature"}
-    text = grammar({name: CATALOGUE[name] for name in ("next_track", "ask_now_playing")})
-    assert '"next_track()"' in text and '"ask_now_playing()"' in text and "set_volume" not in text
 
 
 @pytest.mark.parametrize("said", [
