@@ -51,7 +51,7 @@ TEMPERATURE_WORDS = r"temp\w*|degrees?|heat\w*|warm\w*|cool\w*|cold\w*|chill\w*|
 SEAT_FEEL = r"heat\w*|warm\w*|cool\w*|cold|chill\w*|freez\w*|ventilat\w*|toast\w*|hot|frozen|icy"
 """Words of how a seat feels or is made to feel: a seat heating reading needs one of them *and* the seat."""
 ACTION_WORDS = {
-    "set_temperature": TEMPERATURE_WORDS, "change_temperature": TEMPERATURE_WORDS,
+    "set_temperature": TEMPERATURE_WORDS + r"|side", "change_temperature": TEMPERATURE_WORDS + r"|side",
     "set_fan_speed": r"fans?|blower|air|airflow|ventilation|breeze|blow\w*",
     "change_fan_speed": r"fans?|blower|air|airflow|ventilation|breeze|blow\w*",
     "set_air_conditioning": r"ac|air ?con\w*|air conditioning|air conditioner|cooling|climate",
@@ -72,7 +72,7 @@ ACTION_WORDS = {
     "cancel_navigation": r"cancel\w*|stop\w*|end|quit|clear|abort|forget|scrap|drop|navigation|route|guidance|"
                          r"directions|trip|destination",
     "ask_traffic": r"traffic|jams?|congest\w*|busy|roads?|delays?|hold ?ups?|queues?|rush hour",
-    "ask_travel_time": r"how long|how far|distance|minutes|hours|km|kilomet\w*|miles|far",
+    "ask_travel_time": r"how long|how far|distance|minutes|hours|km|kilomet\w*|miles|far|(?:driving|travel|journey|trip) time",
     "find_place": r"where|nearest|closest|find|any|near|nearby|around|is there",
     "save_place": r"save|remember|store|mark|bookmark",
 }
@@ -212,8 +212,10 @@ class Action:
             return ACTION_WORDS[self.name]
         if self.name == "ask_eta":
             return ETA_WORDS
-        if self.name in ("ask_cabin_temperature", "ask_outside_temperature"):
-            return DOMAIN_WORDS["climate"] + "|outside|inside"
+        if self.name == "ask_outside_temperature":
+            return r"outside|out|outdoors|exterior"
+        if self.name == "ask_cabin_temperature":
+            return TEMPERATURE_WORDS
         if self.name == "ask_now_playing":
             return DOMAIN_WORDS["media"] + "|this|who"
         return DOMAIN_WORDS.get(self.domain, r"\w+")

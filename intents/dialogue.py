@@ -24,7 +24,7 @@ from typing import Any, Literal, Protocol
 
 from intents.catalogue import (CATALOGUE, CLIMATE_ZONES, MissingArgument, Refusal, confirmation_question,
                                 destination_of, get_action)
-from intents.fastpath import AMOUNT_LISTS, PLACE_ARGS, Call, FastPath
+from intents.fastpath import AMOUNT_LISTS, PLACE_ARGS, SLOT_LISTS, Call, FastPath
 from intents.grounding import ground
 from intents.text import normalize, with_digits
 from intents.vehicle import Vehicle, VehicleError
@@ -43,9 +43,6 @@ NO_ACTION = {"unsafe": (UNSAFE, "fast"), "empty": (NOT_UNDERSTOOD, "none"), "non
 INVERSE_WRITES = {("Vehicle.Cabin.Infotainment.Media.Action", "SKIP_FORWARD"): "SKIP_BACKWARD",
                   ("Vehicle.Cabin.Infotainment.Media.Action", "SKIP_BACKWARD"): "SKIP_FORWARD"}
 """Writes whose undo is another command rather than the previous value."""
-ANSWER_LISTS = {"zone": "climate_zone", "seat": "seat_place", "window": "window_place", "source": "source",
-                "direction": "air_target", "position": "window_amount"}
-"""Argument -> the slot list an answer to its question is read with."""
 NUMBER_ANSWER = re.compile(r"(?:(?:to|at|make it|set it to|about|around)\s+)?(?P<n>-?\d+(?:\.\d+)?)\s*"
                            r"(?:degrees?|percent|fahrenheit|celsius|c|f)?(?:\s+degrees?)?(?:\s+please)?")
 NOT_A_PLACE = re.compile(r"^(?:what|how|why|who|when|which|is|are|do|does|can|could|should|would|tell|turn|set|play|"
@@ -53,6 +50,7 @@ NOT_A_PLACE = re.compile(r"^(?:what|how|why|who|when|which|is|are|do|does|can|co
 """Answers to "Where would you like to go?" that are not a place."""
 ANSWER_FRAME = re.compile(r"^(?:(?:call|name|save|store) (?:it|this|that|the place)(?: as)?|as|it is|make it)\s+")
 """The frame around an answer to "What should I call it?" ("call it gym"): not part of the name."""
+POINTER = re.compile(r"\b(?:there|that|it|that place|this place)\b")
 
 
 def _is_undo(fast_path: FastPath, text: str) -> bool:
@@ -159,7 +157,7 @@ class Dialogue:
             calls = [filled] if filled else calls
         timings["fast_ms"] = (time.perf_counter() - started) * 1000
         if calls is not None:
-            return self._resolved(calls, session), "fast", False
+            return self._resolved(calls, session, words), "fast", False
         if self.llm is None:
             return None, "none", False
         started = time.perf_counter()
@@ -175,15 +173,15 @@ class Dialogue:
         if grounded is None:
             log.info("LLM read %r as %s, which the words do not support: asking again", text, calls)
             return None, "unsure", False
-        return self._resolved(grounded, session), "llm", False
+        return self._resolved(grounded, session, words), "llm", False
 
     def _fill(self, call: Call, arg_name: str, text: str) -> Call | None:
         """The pending call with its missing argument taken from the driver's answer, if it is one."""
         arg = get_action(call.name).arg(arg_name)
         words = normalize(text)
         value: Any = None
-        if arg.name in ANSWER_LISTS or call.name in AMOUNT_LISTS:
-            value = self.fast_path.slot_value(ANSWER_LISTS.get(arg.name) or AMOUNT_LISTS[call.name], words)
+        if arg.name in SLOT_LISTS or call.name in AMOUNT_LISTS:
+            value = self.fast_path.slot_value(SLOT_LISTS.get(arg.name) or AMOUNT_LISTS[call.name], words)
         if value is None and arg.name == "position":
             value = 100 if re.fullmatch(r"open(?: it)?", words) else 0 if re.fullmatch(r"close(?: it)?", words) else None
         if value is not None:
@@ -202,12 +200,13 @@ class Dialogue:
         args = {**call.args, **value} if isinstance(value, dict) else {**call.args, arg_name: value}
         return Call(call.name, {**args, **extra})
 
-    def _resolved(self, calls: list[Call], session: Session) -> list[Call]:
+    def _resolved(self, calls: list[Call], session: Session, words: str) -> list[Call]:
         """ "Same for the passenger": the request before it (in the same sentence, else the last turn's) for
-        another place."""
+        another place; "let's go there": the place the last turn named."""
         resolved: list[Call] = []
         for call in calls:
             before = next((c for c in reversed(resolved) if not c.declined), None)
+            call = _pointed(call, before or session.last_call, words)
             resolved.append(self._same_for(call, before or session.last_call, applied=before is None))
         return resolved
 
@@ -301,6 +300,17 @@ class Dialogue:
         if not session.undo:
             raise Refusal("There is nothing to undo.")
         return list(reversed(session.undo))
+
+
+def _pointed(call: Call, previous: Call | None, words: str) -> Call:
+    """A request for a place that says only "there" or "that" ("let's go there then", "how long will that take"):
+    the place of the request before it; the time to where the car is already going is its ETA."""
+    if (previous is None or "destination" in call.args or "destination" not in previous.args
+            or "destination" not in {a.name for a in CATALOGUE[call.name].args} or not POINTER.search(words)):
+        return call
+    if call.name == "ask_travel_time" and previous.name == "navigate_to":
+        return Call("ask_eta")
+    return Call(call.name, {**call.args, "destination": previous.args["destination"]})
 
 
 def _all_rejected(calls: list[Call], refused: Call, reason: str) -> list[ActionResult]:

@@ -46,7 +46,9 @@ UNSAFE = re.compile(r"\b(?:brakes?|airbags?|steering|accelerat\w*|speed up|go fa
 NOT_IN_A_PLACE_NAME = frozenset("me us you we i be is are so can could would should will take please as want need "
                                 "then because from".split())
 """Words of a sentence around a destination, never of the destination itself."""
-NOT_A_NAME = frozenset("that it this there here them one".split())
+NOT_A_NAME = frozenset("that it this there here them one nearest closest nearby".split())
+POINTERS = frozenset("this that it one".split())
+"""Words that end a reference to what plays now ("the song before this one"), never a title to play."""
 """Words that point at something said before: a name or destination made only of them names nothing."""
 NOT_IN_A_TITLE = frozenset("again last previous next back up bluetooth phone usb aux navigation".split())
 """Words that ask for another media action (a track, a source) or another domain, never part of what to play."""
@@ -68,8 +70,8 @@ before it belongs with it ("I am not", "do not", "if not")."""
 AMOUNT_WORDS = re.compile(r"\b(?:all the way|fully|completely|too|so|that|much|far|high|low|max\w*|full|half|"
                           r"hot|cold|warm|loud|quiet|strong|fast|\d+)\b")
 CORRECTION = re.compile(r"\b(?:no wait|wait no|no no|i mean|or actually no|actually no|or actually|no actually|"
-                        r"or rather|no sorry|sorry|never mind|nevermind|scratch that)\b")
-"""A driver correcting themselves: only what follows the last of these counts."""
+                        r"or rather|no sorry|sorry|never mind|nevermind|scratch that)\b|^(?:no|nope|actually)\b")
+"""A driver correcting themselves ("no, make it 19"): only what follows the last of these counts."""
 DIALOGUE_ACTS = ("dismiss", "confirm", "deny")
 """Follow-ups that answer the assistant rather than ask for something: resolved by the dialogue."""
 PLACE_ARGS = ("zone", "seat", "window")
@@ -81,14 +83,22 @@ SET_IT = {"set_temperature": ("set_temperature", "value"), "change_temperature":
           "set_air_conditioning": ("set_temperature", "value"), "set_fan_speed": ("set_fan_speed", "level"),
           "change_fan_speed": ("set_fan_speed", "level"), "set_volume": ("set_volume", "level"),
           "change_volume": ("set_volume", "level"), "set_window": ("set_window", "position"),
-          "set_seat_heating": ("set_seat_heating", "level")}
+          "set_seat_heating": ("set_seat_heating", "level"), "mute_media": ("mute_media", "minutes")}
 """Previous request -> (what "set it to N" sets after it, the argument N fills)."""
 AMOUNT_LISTS = {"set_fan_speed": "fan_amount", "set_seat_heating": "seat_level", "set_window": "window_amount",
                 "set_volume": "volume_amount"}
 """Action -> the slot list of its named amounts ("high", "a crack", "half")."""
-AMOUNT_FRAME = re.compile(r"^(?:make it|make that|set it to|set it at|set it|put it at|put it to|turn it to|rather|"
-                          r"only|to|at)\s+")
-"""The words around a named amount that changes the last request ("actually, make it high")."""
+REPEATED = re.compile(r"\s*\b(?:again|back(?= (?:on|off|up|down)\b))\b")
+"""Words that say a request restores or repeats something ("turn it back on", "close them again")."""
+AMOUNT_FRAME = re.compile(r"^(?:(?:make|set|put|turn|switch|change|bring) (?:it|that)(?: (?:up|down|back))?"
+                          r"(?: (?:to|at))?|rather|only|to|at)\s+")
+"""The words around a named amount or place that changes the last request ("make it high", "turn it down to
+low")."""
+SLOT_LISTS = {"zone": "climate_zone", "seat": "seat_place", "window": "window_place", "source": "source",
+              "direction": "air_target", "position": "window_amount"}
+"""Argument -> the slot list its values are named with (in answers and in follow-ups)."""
+CHANGED_SLOTS = ("direction", "source")
+"""Arguments a follow-up of only their value changes ("actually my face" after "air to the feet")."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +114,8 @@ class Sentences:
     grammar: Grammar
     intents: tuple[CompiledRule, ...]
     follow_ups: tuple[CompiledRule, ...]
+    referents: dict[str, Any] = field(default_factory=dict)
+    """Action -> what "it" names after it: a phrase, or {place argument: {value: phrase}}."""
 
 
 def _slot_list(name: str, spec: dict | list) -> SlotList:
@@ -133,7 +145,7 @@ def compile_sentences(data: dict) -> Sentences:
     unknown = set(data["intents"]) - set(CATALOGUE)
     if unknown:
         raise TemplateError(f"templates for actions the catalogue does not have: {', '.join(sorted(unknown))}")
-    return Sentences(grammar, compiled("intents"), compiled("follow_ups"))
+    return Sentences(grammar, compiled("intents"), compiled("follow_ups"), data.get("referents", {}))
 
 
 @cache
@@ -161,7 +173,33 @@ class FastPath:
         words = normalize(text)
         if not words or not self.enabled:
             return None
+        found = self._corrected(words, previous, answering)
+        if found is None and (restated := self._restated(words, previous)) != words:
+            found = self._corrected(restated, previous, answering)
+        return found
+
+    def _restated(self, words: str, previous: Call | None) -> str:
+        """ "Close them" after opening the rear windows, "turn it back on" after the AC went off: the sentence with
+        the pronoun named ("close the rear windows") and "back"/"again" left out ("turn the ac on"). Not for
+        "turn it up/down", which as often means the volume."""
+        words = REPEATED.sub("", words)
+        referent = self._referent(previous)
+        if referent and not re.search(r"\b(?:up|down)\b", words):
+            words = re.sub(r"\b(?:it|them)\b", referent, words, count=1)
+        return " ".join(words.split())
+
+    def _referent(self, previous: Call | None) -> str | None:
+        spec = self.sentences.referents.get(previous.name) if previous else None
+        if isinstance(spec, dict):
+            (place, phrases), = spec.items()
+            return phrases.get(previous.args.get(place))
+        return spec
+
+    def _corrected(self, words: str, previous: Call | None, answering: bool) -> list[Call] | None:
+        """The sentence, or what follows the driver's last correction of it ("22, no wait, 23")."""
         if (corrected := list(CORRECTION.finditer(words))) and (after := words[corrected[-1].end():].strip()):
+            if corrected[-1].start() == 0 and (whole := self._parse(words, previous, answering)) is not None:
+                return whole  # "no more seat heating", "no need to open it": a sentence of its own
             before = words[:corrected[-1].start()].strip()  # "22, no wait, 23": 23 is "it", and "it" is the 22
             said_before = self._parse(before, previous) if before else None
             return self._parse(normalize(after), said_before[-1] if said_before else previous, True)
@@ -182,7 +220,7 @@ class FastPath:
                     break
                 calls += found
             else:
-                if calls:
+                if calls and not _repeats_a_placeless_action(calls):
                     return calls
         return self._clause(words, previous, answering)
 
@@ -231,13 +269,20 @@ class FastPath:
 
     def _amount_follow_up(self, words: str, previous: Call | None) -> Call | None:
         """ "Make it high" after "heat my seat", "just a crack" after "open the passenger window": the last request
-        again with the named amount of its own kind."""
-        if previous is None or previous.name not in SET_IT:
+        again with the named amount of its own kind; "actually my face" after "air to the feet": again with
+        the named direction (or source)."""
+        if previous is None:
+            return None
+        phrase = AMOUNT_FRAME.sub("", words)
+        for key in CHANGED_SLOTS:
+            if key in _arg_names(previous.name) and (value := self.slot_value(SLOT_LISTS[key], phrase)) is not None:
+                return Call(previous.name, {**previous.args, **(value if isinstance(value, dict) else {key: value})})
+        if previous.name not in SET_IT:
             return None
         name, key = SET_IT[previous.name]
         if name not in AMOUNT_LISTS:
             return None
-        value = self.slot_value(AMOUNT_LISTS[name], AMOUNT_FRAME.sub("", words))
+        value = self.slot_value(AMOUNT_LISTS[name], phrase)
         if value is None:
             return None
         places = {k: v for k, v in previous.args.items() if k in PLACE_ARGS and k in _arg_names(name)}
@@ -258,7 +303,7 @@ class FastPath:
         if found is None:
             return None
         args = compiled.rule.args | found
-        if not (_could_be_a_place(args.get("destination")) and could_be_a_title(args.get("query"))):
+        if not (could_be_a_place(args.get("destination")) and could_be_a_title(args.get("query"))):
             return None
         for name in compiled.rule.negate:
             args[name] = -args[name]
@@ -277,7 +322,7 @@ class FastPath:
         return None
 
 
-def _could_be_a_place(destination: Any) -> bool:
+def could_be_a_place(destination: Any) -> bool:
     """ "Nuremberg", "the old town": yes; "be late for the meeting so take me to nuremberg", "drive to", "that", "the
     moon from the earth": no, that is a sentence or a pointer, not a place."""
     if not isinstance(destination, str):
@@ -292,8 +337,15 @@ def could_be_a_title(query: Any) -> bool:
     another action."""
     if not isinstance(query, str):
         return True
-    words = set(query.split())
-    return not (words & NOT_IN_A_TITLE or words <= NOT_A_NAME)
+    words = query.split()
+    return not (set(words) & NOT_IN_A_TITLE or set(words) <= NOT_A_NAME or words[-1] in POINTERS)
+
+
+def _repeats_a_placeless_action(calls: list[Call]) -> bool:
+    """ "Play Simon and Garfunkel" read as two things to play: an action with no place to tell its calls apart
+    said twice in one sentence is one name with "and" in it, not two requests."""
+    names = [c.name for c in calls if not set(PLACE_ARGS) & set(_arg_names(c.name))]
+    return len(names) != len(set(names))
 
 
 def _contrasts(clause: str) -> list[str]:
@@ -327,6 +379,8 @@ def _resolved(kind: str, args: dict[str, Any], previous: Call, answering: bool) 
         return Call("same_for", {"place": args["place"]}) if key else None
     if kind == "set_it" and previous.name in SET_IT:
         name, key = SET_IT[previous.name]
+        if key not in previous.args and not CATALOGUE[name].arg(key).required:
+            return None  # "make it thirty" after a plain "mute": thirty of nothing said
         places = {k: v for k, v in previous.args.items() if k in PLACE_ARGS and k in _arg_names(name)}
         return Call(name, {**places, key: args["value"]})
     if kind in ("more", "less", "again") and previous.name in RELATIVE:
@@ -339,9 +393,9 @@ def _resolved(kind: str, args: dict[str, Any], previous: Call, answering: bool) 
         return Call("navigate_to", {"destination": previous.args["destination"]})
     if kind == "another":
         destination = str(previous.args.get("destination", ""))
-        if previous.name == "navigate_to" and destination.startswith("poi:"):
+        if previous.name in ("navigate_to", "find_place") and destination.startswith("poi:"):
             category, _, rank = destination.removeprefix("poi:").partition(":")
-            return Call("navigate_to", {"destination": f"poi:{category}:{int(rank or 1) + 1}"})
+            return Call(previous.name, {"destination": f"poi:{category}:{int(rank or 1) + 1}"})
         if previous.name in ("play_media", "next_track", "previous_track", "set_media_source"):
             return Call("next_track")
     return None

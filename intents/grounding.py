@@ -25,7 +25,7 @@ import re
 from typing import Any
 
 from intents.catalogue import CATALOGUE, POI_CATEGORIES, Arg
-from intents.fastpath import AMOUNT_LISTS, RELATIVE, Call, FastPath, could_be_a_title
+from intents.fastpath import AMOUNT_LISTS, RELATIVE, SLOT_LISTS, Call, FastPath, could_be_a_place, could_be_a_title
 from intents.text import normalize, with_digits
 
 HEDGES = re.compile(r"\b(?:not|no|never|nothing|nobody|without|if|unless|maybe|perhaps|might|whether|wonder|"
@@ -34,19 +34,32 @@ HEDGES = re.compile(r"\b(?:not|no|never|nothing|nobody|without|if|unless|maybe|p
                     r"(?:on )?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?|weekend|next (?:week|month)|"
                     r"this (?:evening|afternoon)|in the morning|(?:as|where) (?:it|they) (?:is|are)|alone)\b")
 """Negation, conditions, hedges, later and quotes: never acted on from a model's reading."""
-NOT_OURS = re.compile(r"\b(?:book|reserve|order|buy|purchase|text|email|remind|schedule|translate)\b")
-"""Verbs of what the car cannot do ("book me a hotel room"): a reading as one of its actions would be a guess."""
+NOT_OURS = re.compile(r"\b(?:book|reserve|order|buy|purchase|text|email|remind|schedule|translate|dial|"
+                      r"call(?! (?:it|this|that|the place)\b)|living room|kitchen|bedroom|bathroom|basement|attic|hallway)\b")
+"""What the car cannot do ("book me a hotel room", "call the pharmacy") and rooms of a house ("the living room
+temperature"): a reading as one of its actions would be a guess."""
+FORECAST = re.compile(r"\b(?:tonight|tomorrow|later today|forecast|this (?:evening|afternoon|weekend)|"
+                      r"next (?:week|month)|will it get)\b")
+"""Questions about later ("how cold will it get tonight"): the car answers only for now."""
+ATTITUDE = re.compile(r"\b(?:do|does) not (?:really )?(?:like|love|enjoy|care for|dig)\b")
+"""A dislike said beside a request ("I don't like this song, skip it"): not a negated request."""
 HIJACK = re.compile(r"\b(?:(?:forget|ignore|disregard|override) (?:\w+ ){0,3}(?:rules|instructions?|prompt|programming|"
-                    r"orders|guidelines)|instructions?|system prompt|developer mode|jailbreak|from now on)\b")
+                    r"orders|guidelines)|instructions?|system (?:prompt|message|note|override)|developer mode|jailbreak|"
+                    r"from now on|authori[sz]ed|admin\w*|sudo)\b")
 """Words that try to change how the assistant behaves: nothing said with them is acted on."""
 NARRATIVE = re.compile(r"\b(?:i|we|you|he|she|they) (?:\w*[^\We]ed|left|forgot|was|were|had|did|got|went|came|saw|thought|"
-                       r"said|told|ran|took|kept|put it)\b|\b(?:yesterday|last (?:time|night|week|year)|at home|at work)\b")
+                       r"said|told|ran|took|kept|put it)\b|\bdid\b|\b(?:yesterday|last (?:time|night|week|year)|at home|at work)\b")
 """Something that happened, or happens elsewhere ("I left the windows open at home"): not a request ("we need"
 is not a past tense)."""
 NOT_A_COMMAND = re.compile(r"^(?:is|are|am|do|does|did|was|were|have|has|had|what|why|how|who|where|which|should|"
-                           r"shall|will|honey|darling|mom|dad)\b|\byour\b")
-"""Questions and talk to others ("turn your music down"): answered by questions of the catalogue, never turned
-into a command."""
+                           r"shall|will)\b")
+"""Questions: answered by questions of the catalogue, never turned into a command."""
+TO_SOMEONE_ELSE = re.compile(r"^(?:honey|darling|babe|baby|sweetheart|sweetie|love|mom|mum|mommy|dad|daddy|guys|kids|"
+                             r"buddy|dude|bro)\b|\byour\b|\b(?:are|were) you\b|\bdo you (?:think|feel|reckon|want|boil|cook)\b")
+"""Talk to a passenger ("turn your music down", "honey, are you cold?"): neither a command nor a question to
+the car."""
+HYPOTHETICAL = re.compile(r"\b(?:wonder|would it|would the|if it (?:gets|got|were|was|becomes))\b")
+"""Questions about what might be ("would it be warmer with the AC off"): the car answers only what is."""
 ADDRESSED = re.compile(r"^\s*(?P<name>[^\W\d_]+)\s*,")
 """A sentence that opens by naming someone ("Kids, stop fighting back there")."""
 NOT_A_NAME = frozenset("hey hi ok okay so um uh erm er hmm well actually wait oh please yes yeah yep no nope sorry "
@@ -66,12 +79,12 @@ DIRECTION_WORDS = {
     "fan": (UP, DOWN),
     "volume": (rf"{UP}|too quiet|too soft|(?:barely|hardly|cannot|can not|not) hear|hard to hear", DOWN),
 }
-SWITCH_WORDS = (r"on|enable\w*|activate|start|use|want", r"off|disable\w*|deactivate|stop|kill|shut|anymore")
+SWITCH_WORDS = (r"on|enable\w*|activate|start", r"off|disable\w*|deactivate|stop|kill|shut|anymore")
+WANTED = r"use|want|need"
+"""Words that ask for a thing without saying on or off ("we need some air con"): on, unless a word says off."""
 MUTE_WORDS = (r"mute|silence|quiet|shut up", r"unmute|sound (?:back )?on")
 WINDOW_WORDS = (r"open\w*|down|lower|crack", r"close|shut|up|raise")
 SEAT_WORDS = (r"heat\w*|warm\w*", r"cool\w*|ventilat\w*|chill\w*")
-PLACE_LISTS = {"zone": "climate_zone", "seat": "seat_place", "window": "window_place", "source": "source",
-               "direction": "air_target"}
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 STRONG_WORDS = r"freez\w*|frozen|ice cold|boiling|roasting|sweat\w*|melting|baking|like an oven|sweltering"
 """How drivers say it is far too cold or hot: a step of two degrees, as the fast path's templates read them."""
@@ -100,6 +113,10 @@ def ground(calls: list[Call], text: str, fast_path: FastPath) -> list[Call] | No
         return None  # questions too: "last week we drove to Leeds" asks nothing
     if any(CATALOGUE[c.name].kind == "command" for c in calls) and not is_a_command(text, words):
         return None
+    if to_someone_else(text, words):
+        return None
+    if any(CATALOGUE[c.name].kind == "question" for c in calls) and (FORECAST.search(words) or HYPOTHETICAL.search(words)):
+        return None
     try:
         return [_ground_call(call, words, with_digits(words), fast_path, alone=len(calls) == 1) for call in calls]
     except Contradiction:
@@ -118,7 +135,11 @@ def _ground_call(call: Call, words: str, digits: str, fast_path: FastPath, alone
         arg = action.arg(name)
         if arg.type == "text":
             value = _place_not_category(value, words, fast_path)
-            if _names_said(value, words, fast_path) and (name != "query" or could_be_a_title(normalize(value))):
+            names = could_be_a_title if name == "query" else could_be_a_place
+            named = _names_said(value, words, fast_path) and names(normalize(value))
+            if named and name == "destination" and _a_thing_not_a_place(value, words):
+                raise Contradiction(f"{value!r} is a thing, not a place")
+            if named:
                 args[name] = value
             elif not arg.required:  # leaving it out would change the request ("play" resumes)
                 raise Contradiction(f"{value!r} was not said")
@@ -138,11 +159,11 @@ def _ground_call(call: Call, words: str, digits: str, fast_path: FastPath, alone
                 raise Contradiction(f"{name}={value} was not said, and leaving it out changes the request")
         elif arg.type == "boolean":
             pair = MUTE_WORDS if call.name == "mute_media" else SWITCH_WORDS
-            said_polarity = polarity(pair, words)
+            said_polarity = polarity(pair, words) or int(pair is SWITCH_WORDS and said(WANTED, words))
             if said_polarity != (1 if value else -1) and not (value == arg.default and said_polarity == 0):
                 raise Contradiction(f"{name}={value} against the words")
             args[name] = value
-        elif arg.name in PLACE_LISTS:
+        elif arg.name in SLOT_LISTS:
             if (place := _grounded_place(arg, value, words, fast_path, alone)) is not None:
                 args[name] = place
         elif arg.name == "unit":
@@ -162,8 +183,9 @@ def _grounded_place(arg: Arg, value: Any, words: str, fast_path: FastPath, alone
     """The place the words support: the model's if they name it (or it is the default and they name none), the
     one they name instead (for a sentence of one call), ``None`` when they name none (the default applies).
     :class:`Contradiction` when the words speak of a place that is neither: never replaced by the default."""
-    words = re.sub(rf"\b(?:{EXTREMES})\b", " ", words)  # "all the way" names an amount, not every window
-    named = fast_path.sentences.grammar.lists[PLACE_LISTS[arg.name]].find(words)
+    words = re.sub(rf"\b(?:{EXTREMES})\b|\ball (?=\w+(?:ed|y)\b|over\b|up\b)", " ", words)
+    # "all the way" names an amount, "all fogged up" says how much: neither is every window
+    named = fast_path.sentences.grammar.lists[SLOT_LISTS[arg.name]].find(words)
     if isinstance(named, dict):
         named = named.get(arg.name)
     if named is None and arg.name == "window" and said("windows", words):
@@ -185,7 +207,9 @@ def _grounded_amount(action: str, arg: Arg, value: float, words: str, numbers: s
         return 0.0  # "turn off the heated seat"
     if action == "set_seat_heating" and value != 0 and (sign := polarity(SEAT_WORDS, words)) != 0:
         value = math.copysign(value, sign)  # "seat cooling on high": the words say which way
-    if action == "set_window" and polarity(WINDOW_WORDS, words) != (1 if value > 0 else -1):
+    if action == "set_window" and (sign := polarity(WINDOW_WORDS, words)) != (1 if value > 0 else -1):
+        if sign == 0 and abs(value) not in numbers and arg.default is None:
+            return None  # "adjust the rear window": how far is asked
         raise Contradiction("open or close against the words")
     if action == "set_seat_heating" and value != 0 and polarity(SEAT_WORDS, words) != (1 if value > 0 else -1):
         raise Contradiction("heat or cool against the words")
@@ -194,7 +218,7 @@ def _grounded_amount(action: str, arg: Arg, value: float, words: str, numbers: s
     if said(EXTREMES, words) and value in (arg.minimum, arg.maximum) and value != 0:
         return value  # "fan all the way up": the end of the range the words name
     named = fast_path.sentences.grammar.lists.get(AMOUNT_LISTS.get(action, ""))
-    if (amount := named.find(words) if named else None) is not None and value != 0:
+    if (amount := named.find(with_digits(words)) if named else None) is not None and value != 0:
         return math.copysign(amount, value)  # "crack open": the amount the words name
     if action == "set_fan_speed" and value in numbers and 0 < value <= 10 and not said("percent", words):
         return value * 10  # "fan to two": a level of ten, as the fast path reads it
@@ -208,9 +232,14 @@ def _grounded_amount(action: str, arg: Arg, value: float, words: str, numbers: s
 def is_a_command(text: str, words: str) -> bool:
     """Whether the sentence could be a command to the assistant: not negated, conditional or hedged, not a
     question, not addressed to someone else."""
+    return not (HEDGES.search(ATTITUDE.sub(" ", words)) or NOT_A_COMMAND.search(words) or NARRATIVE.search(words)
+                or to_someone_else(text, words))
+
+
+def to_someone_else(text: str, words: str) -> bool:
+    """Whether the sentence speaks to someone in the car rather than to the assistant."""
     addressed = ADDRESSED.match(text)
-    return not (HEDGES.search(words) or NOT_A_COMMAND.search(words) or NARRATIVE.search(words)
-                or (addressed and addressed["name"].lower() not in NOT_A_NAME))
+    return bool(TO_SOMEONE_ELSE.search(words) or (addressed and addressed["name"].lower() not in NOT_A_NAME))
 
 
 def _relative_if_said(grounded: Call, original: Call, words: str) -> Call:
@@ -263,3 +292,10 @@ def _names_said(value: str, words: str, fast_path: FastPath) -> bool:
         category = value.removeprefix("poi:").split(":")[0]
         return f"poi:{category}" in _pois_said(words, fast_path)
     return all(said(re.escape(word), words) for word in normalize(value).split())
+
+
+def _a_thing_not_a_place(value: str, words: str) -> bool:
+    """ "How far is the moon", "how many miles is a marathon": a thing named with an article, not a place to
+    drive to (places are named after "to", or without an article: "how far is Munich")."""
+    name = normalize(value)
+    return not value.startswith("poi:") and said(rf"(?<!\bto )(?:the|a|an) {re.escape(name)}", words)

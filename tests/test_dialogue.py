@@ -118,7 +118,7 @@ def test_not_this_one_moves_on(dialogue, car):
     turn = dialogue.handle("not this one")
     assert turn.actions[0].name == "next_track"
     assert car.state()[f"{MEDIA}.Played.Track"] == "Freddie Freeloader"
-    first = dialogue.handle("find a gas station")
+    first = dialogue.handle("take me to a gas station")
     second = dialogue.handle("not this one")
     assert second.actions[0].args == {"destination": "poi:fuel:2"}
     assert first.reply != second.reply and car.state()[f"{NAV}.RouteStatus"] == "ACTIVE"

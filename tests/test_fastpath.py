@@ -85,11 +85,43 @@ def test_free_text_slots_hold_names_not_other_requests(said, fast_path):
     assert not any(c.args.get("query") or c.args.get("destination") for c in calls), calls
 
 
+def test_a_name_with_and_in_it_is_one_thing_to_play(fast_path):
+    assert fast_path.parse("play simon and garfunkel") == [Call("play_media", {"query": "simon and garfunkel"})]
+    assert fast_path.parse("turn off the fan and the ac") == [Call("set_fan_speed", {"level": 0}),
+                                                              Call("set_air_conditioning", {"on": False})]
+
+
 def test_more_after_a_change_continues_it_in_its_direction(fast_path):
     cooler = Call("change_temperature", {"delta": -1.0})
     assert fast_path.parse("a bit more", cooler) == [Call("change_temperature", {"delta": -1.0})]
     assert fast_path.parse("higher", cooler) == [Call("change_temperature", {"delta": 1.0})]
     assert fast_path.parse("more", Call("change_volume", {"delta": 10})) == [Call("change_volume", {"delta": 10})]
+
+
+@pytest.mark.parametrize("said, previous, calls", [
+    ("no make it 19", Call("set_temperature", {"value": 21.0, "zone": "front"}),
+     [Call("set_temperature", {"zone": "front", "value": 19})]),
+    ("actually my face", Call("set_air_distribution", {"direction": "DOWN", "zone": "driver"}),
+     [Call("set_air_distribution", {"direction": "MIDDLE", "zone": "driver"})]),
+    ("turn it down to low", Call("set_seat_heating", {"level": 66, "seat": "passenger"}),
+     [Call("set_seat_heating", {"seat": "passenger", "level": 33})]),
+    ("actually make it thirty", Call("mute_media", {"on": True, "minutes": 10}),
+     [Call("mute_media", {"minutes": 30})]),
+    ("make it thirty", Call("mute_media", {"on": True}), None),  # thirty of nothing said
+    ("no more seat heating", Call("set_seat_heating", {"level": 66, "seat": "driver"}),
+     [Call("set_seat_heating", {"level": 0})]),  # a sentence of its own, not a "no" before "more seat heating"
+    # "it" and "them" name what the last request changed; "back" and "again" restore or repeat it
+    ("close them", Call("set_window", {"position": 100, "window": "rear"}),
+     [Call("set_window", {"position": 0, "window": "rear"})]),
+    ("wait no, turn it back on", Call("set_air_conditioning", {"on": False}), [Call("set_air_conditioning")]),
+    ("switch it off again", Call("set_seat_heating", {"level": 66, "seat": "passenger"}),
+     [Call("set_seat_heating", {"level": 0, "seat": "passenger"})]),
+    ("open it half way", Call("set_window", {"position": 20, "window": "passenger"}),
+     [Call("set_window", {"position": 50, "window": "passenger"})]),
+    ("turn it up", Call("set_window", {"position": 20, "window": "passenger"}), [Call("change_volume")]),
+])
+def test_a_follow_up_changes_what_it_names_of_the_last_request(said, previous, calls, fast_path):
+    assert fast_path.parse(said, previous) == calls
 
 
 def test_a_broken_template_is_refused_with_its_place():
