@@ -35,8 +35,9 @@ HEDGES = re.compile(r"\b(?:not|no|never|nothing|nobody|without|if|unless|maybe|p
                     r"this (?:evening|afternoon)|in the morning|(?:as|where) (?:it|they) (?:is|are)|alone)\b")
 """Negation, conditions, hedges, later and quotes: never acted on from a model's reading."""
 NOT_OURS = re.compile(r"\b(?:book|reserve|order|buy|purchase|text|email|remind|schedule|translate|dial|"
-                      r"call(?! (?:it|this|that|the place)\b)|living room|kitchen|bedroom|bathroom|basement|attic|hallway)\b")
-"""What the car cannot do ("book me a hotel room", "call the pharmacy") and rooms of a house ("the living room
+                      r"call(?! (?:it|this|that|the place)\b)|living room|kitchen|bedroom|bathroom|basement|attic|hallway|"
+                      r"browser|website|web page|laptop|tabs?)\b")
+"""What the car cannot do ("book me a hotel room", "call the pharmacy"), other devices and rooms of a house ("the living room
 temperature"): a reading as one of its actions would be a guess."""
 FORECAST = re.compile(r"\b(?:tonight|tomorrow|later today|forecast|this (?:evening|afternoon|weekend)|"
                       r"next (?:week|month)|will it get)\b")
@@ -127,6 +128,8 @@ def _ground_call(call: Call, words: str, digits: str, fast_path: FastPath, alone
     action = CATALOGUE[call.name]
     if call.name.startswith("change_") and said(EXTREMES, words):
         raise Contradiction("the words name the end of the range, not a step")
+    if call.name == "set_media_source" and polarity(DIRECTION_WORDS["volume"], words) != 0:
+        raise Contradiction("the words turn the sound up or down, not to another source")
     if call.name in TRACK_SIDE and polarity(TRACK_WORDS, words) != TRACK_SIDE[call.name]:
         raise Contradiction("the words do not say which way to skip")
     numbers = {float(n) for n in NUMBER.findall(digits)}
