@@ -47,9 +47,9 @@ NOT_IN_A_PLACE_NAME = frozenset("me us you we i be is are so can could would sho
                                 "then because from".split())
 """Words of a sentence around a destination, never of the destination itself."""
 NOT_A_NAME = frozenset("that it this there here them one nearest closest nearby".split())
+"""Words that point at something said before: a name or destination made only of them names nothing."""
 POINTERS = frozenset("this that it one".split())
 """Words that end a reference to what plays now ("the song before this one"), never a title to play."""
-"""Words that point at something said before: a name or destination made only of them names nothing."""
 NOT_IN_A_TITLE = frozenset("again last previous next back up bluetooth phone usb aux navigation".split())
 """Words that ask for another media action (a track, a source) or another domain, never part of what to play."""
 CLAUSE_SPLIT = re.compile(r"\s*\b(?:and then|and also|and|then|also|plus|but|after that)\b\s*")

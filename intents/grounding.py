@@ -56,7 +56,7 @@ NOT_A_COMMAND = re.compile(r"^(?:is|are|am|do|does|did|was|were|have|has|had|wha
                            r"shall|will)\b")
 """Questions: answered by questions of the catalogue, never turned into a command."""
 TO_SOMEONE_ELSE = re.compile(r"^(?:honey|darling|babe|baby|sweetheart|sweetie|love|mom|mum|mommy|dad|daddy|guys|kids|"
-                             r"buddy|dude|bro)\b|\byour\b|\b(?:are|were) you\b|\bdo you (?:think|feel|reckon|want|boil|cook)\b")
+                             r"buddy|dude|bro)\b|\byour\b|\b(?:are|were) you\b|\bdo you (?:think|feel|reckon|want)\b")
 """Talk to a passenger ("turn your music down", "honey, are you cold?"): neither a command nor a question to
 the car."""
 HYPOTHETICAL = re.compile(r"\b(?:wonder|would it|would the|if it (?:gets|got|were|was|becomes))\b")
@@ -112,9 +112,9 @@ def ground(calls: list[Call], text: str, fast_path: FastPath) -> list[Call] | No
     words = normalize(text)
     if HIJACK.search(words) or NARRATIVE.search(words) or NOT_OURS.search(words):
         return None  # questions too: "last week we drove to Leeds" asks nothing
-    if any(CATALOGUE[c.name].kind == "command" for c in calls) and not is_a_command(text, words):
-        return None
     if to_someone_else(text, words):
+        return None  # questions too: "honey, are you cold?" asks the passenger
+    if any(CATALOGUE[c.name].kind == "command" for c in calls) and not is_a_command(words):
         return None
     if any(CATALOGUE[c.name].kind == "question" for c in calls) and (FORECAST.search(words) or HYPOTHETICAL.search(words)):
         return None
@@ -232,11 +232,10 @@ def _grounded_amount(action: str, arg: Arg, value: float, words: str, numbers: s
     return value
 
 
-def is_a_command(text: str, words: str) -> bool:
-    """Whether the sentence could be a command to the assistant: not negated, conditional or hedged, not a
-    question, not addressed to someone else."""
-    return not (HEDGES.search(ATTITUDE.sub(" ", words)) or NOT_A_COMMAND.search(words) or NARRATIVE.search(words)
-                or to_someone_else(text, words))
+def is_a_command(words: str) -> bool:
+    """Whether a sentence said to the assistant could be a command: not negated, conditional or hedged, not a
+    question, not a narrative."""
+    return not (HEDGES.search(ATTITUDE.sub(" ", words)) or NOT_A_COMMAND.search(words) or NARRATIVE.search(words))
 
 
 def to_someone_else(text: str, words: str) -> bool:
