@@ -30,7 +30,7 @@ class LlamaOptions(BaseModel):
     n_threads: int = Field(2, ge=1, le=256, description="decode threads")
     n_threads_batch: int | None = Field(None, ge=1, le=256, description="prompt threads; default n_threads")
     n_batch: int = Field(256, ge=8, le=4096, description="prompt tokens per batch")
-    n_ctx: int = Field(2048, ge=512, le=32768, description="context window (prompt prefix + turn + answer)")
+    n_ctx: int = Field(3072, ge=512, le=32768, description="context window (prompt prefix + turn + answer)")
     use_mmap: bool = Field(True, description="map the GGUF instead of reading it into memory")
     use_mlock: bool = Field(False, description="lock the weights in RAM (no paging out)")
     type_k: Literal["f16", "q8_0", "q4_0"] = Field("f16", description="KV-cache key type")
