@@ -10,13 +10,13 @@ from typing import Any
 
 import numpy as np
 
-from assistant.audio import ASR_RATE
+from assistant.voice.audio import ASR_RATE
 from assistant.config import CarvoiceConfig, LiveSettings
-from assistant.devices import NullOutput, RecordedInput
-from assistant.driver_voice import driver_speech
-from assistant.events import PipelineEvent
-from assistant.live import LiveAssistant
-from assistant.pipeline import VoicePipeline, VoiceTurn
+from assistant.voice.devices import NullOutput, RecordedInput
+from assistant.voice.driver_voice import driver_speech
+from assistant.voice.events import PipelineEvent
+from assistant.voice.live import LiveAssistant
+from assistant.voice.pipeline import VoicePipeline, VoiceTurn
 from assistant.runtime import LazyLlm, build_dialogue, build_voice, hardware_profile, load_llm, scratch_vehicle
 from intents.bench import SETS, Case, load_sets, percentiles, run_cases, summarize
 from intents.dialogue import Dialogue

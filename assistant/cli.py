@@ -20,9 +20,9 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColum
 from rich.table import Table
 from rich.text import Text
 
-from assistant.audio import AudioError
+from assistant.voice.audio import AudioError
 from assistant.config import CarvoiceConfig, ConfigError, ListenMode
-from assistant.live import watch_terminal_key
+from assistant.voice.live import watch_terminal_key
 from assistant.runtime import build_dialogue, connected_vehicle
 from intents.catalogue import CATALOGUE
 from intents.dialogue import Turn
@@ -643,7 +643,7 @@ def listen(
     config_file: ConfigOption = None,
 ) -> None:
     """One spoken utterance through the whole pipeline: recognition, dialogue, the car, the spoken reply."""
-    from assistant.audio import read_audio, write_wav
+    from assistant.voice.audio import read_audio, write_wav
     from assistant.runtime import build_voice
 
     with reported_errors(AudioError):
@@ -677,7 +677,7 @@ def talk(
 ) -> None:
     """The live voice loop: listen, answer aloud, repeat (Ctrl-C stops). Push-to-talk: the car's steering-wheel
     button, or Enter in the terminal."""
-    from assistant.devices import open_input, open_output
+    from assistant.voice.devices import open_input, open_output
     from assistant.fleet.reload import fleet_agent
     from assistant.runtime import build_live, build_voice
 

@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from assistant.audio import ASR_RATE
+from assistant.voice.audio import ASR_RATE
 from assistant.bench import FAST_COMMANDS, LLM_COMMANDS, Progress, live_latency, speech_end
 from assistant.config import CarvoiceConfig
-from assistant.driver_voice import driver_speech
-from assistant.pipeline import VoicePipeline
+from assistant.voice.driver_voice import driver_speech
+from assistant.voice.pipeline import VoicePipeline
 from assistant.runtime import LazyLlm, build_dialogue, build_voice, hardware_profile, scratch_vehicle
 from hardware.probe import probe
 from intents.bench import percentiles

@@ -85,7 +85,8 @@ def test_hardware_and_the_bus_do_not_import_the_layers_above_them():
 
 def test_loading_the_config_loads_no_audio_stack():
     loaded = imported_by("assistant.config")
-    assert not loaded & {"assistant.live", "assistant.vad", "assistant.speech", "av", "onnxruntime", "llama_cpp"}
+    assert not loaded & {"assistant.voice.live", "assistant.voice.vad", "assistant.voice.speech", "av", "onnxruntime",
+                         "llama_cpp"}
 
 
 def test_the_dialogue_knows_the_car_not_the_transport():

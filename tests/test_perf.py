@@ -10,7 +10,7 @@ from rich.console import Console
 
 from assistant.cli import perf_table
 from assistant.perf import bench_asr, bench_llm, bench_tts, memory_bandwidth_gb_s
-from assistant.pipeline import VoicePipeline
+from assistant.voice.pipeline import VoicePipeline
 from intents.dialogue import Dialogue
 from intents.llm import LlmIntentModel
 from intents.vehicle import BusVehicle
