@@ -190,9 +190,9 @@ def sim_test(
     config_file: ConfigOption = None,
 ) -> None:
     """Run scenario files against fresh simulated cars; exit 1 when any fails."""
-    from assistant.scenario import ScenarioError, load_scenarios, scenario_files
-    from assistant.scenario_report import write_html, write_junit
-    from assistant.scenario_runner import ScenarioResult, ScenarioRunner
+    from assistant.scenarios.schema import ScenarioError, load_scenarios, scenario_files
+    from assistant.scenarios.report import write_html, write_junit
+    from assistant.scenarios.runner import ScenarioResult, ScenarioRunner
 
     config = load_config(config_file)
     with reported_errors(ScenarioError):

@@ -24,7 +24,7 @@ from assistant.voice.events import PipelineEvent
 from assistant.voice.live import PUSH_TO_TALK, LiveAssistant, watch_push_to_talk_button
 from assistant.voice.pipeline import VoicePipeline, VoiceTurn
 from assistant.runtime import LazyLlm, build_speech, hardware_profile
-from assistant.scenario import Approx, AudioEffects, Expect, Scenario, Step
+from assistant.scenarios.schema import Approx, AudioEffects, Expect, Scenario, Step
 from assistant.voice.speech import Recognizer, Synthesizer
 from assistant.voice.vad import SileroVad
 from intents.dialogue import Dialogue, Turn
