@@ -465,7 +465,7 @@ def bench(
     peak memory."""
     if ctx.invoked_subcommand:
         return
-    from assistant.perf import run_perf_bench
+    from assistant.bench.perf import run_perf_bench
 
     config = load_config(config_file)
     with reported_errors(), progress_bars(counting_bytes=False) as progress:
@@ -514,8 +514,7 @@ def bench_intents(
     config_file: ConfigOption = None,
 ) -> None:
     """Accuracy, wrong actions applied and latency of the fast path, the LLM path and both, on the labelled sets."""
-    from assistant.bench import MODES, installed_llms, run_intent_bench
-    from intents.bench import SETS
+    from assistant.bench.intents import MODES, SETS, installed_llms, run_intent_bench
 
     config = load_config(config_file)
     chosen = tuple(m.strip() for m in modes.split(",") if m.strip())
@@ -556,7 +555,7 @@ def bench_voice(
     config_file: ConfigOption = None,
 ) -> None:
     """End of speech to first reply audio through the live loop, fast path and LLM path (p50, p95)."""
-    from assistant.bench import run_voice_latency
+    from assistant.bench.voice import run_voice_latency
 
     config = load_config(config_file)
     with reported_errors(), progress_bars(counting_bytes=False) as progress:
@@ -584,7 +583,7 @@ def bench_soak(
 ) -> None:
     """Vehicles on a Mosquitto of its own, set requests and spoken-text turns for N minutes, the broker restarted
     every --restart-every seconds; exits 1 if a request was lost, applied twice or late, or a turn got no reply."""
-    from assistant.soak import run_soak
+    from assistant.bench.soak import run_soak
 
     bus_log = logging.getLogger("vehicle_bus")
     level = bus_log.level

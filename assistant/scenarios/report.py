@@ -8,7 +8,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import jinja2
-from intents.bench import percentiles
+
+from assistant.bench.stats import percentiles
 from assistant.scenarios.runner import ScenarioResult
 
 TEMPLATE = jinja2.Template("""<!doctype html>
