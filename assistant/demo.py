@@ -12,9 +12,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from assistant.audio import write_wav
+from assistant.voice.audio import write_wav
 from assistant.config import CarvoiceConfig
-from assistant.driver_voice import driver_speech
+from assistant.voice.driver_voice import driver_speech
 from assistant.runtime import build_dialogue, build_voice, scratch_vehicle
 
 SCRIPT = (

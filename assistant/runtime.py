@@ -12,12 +12,12 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from assistant.config import CarvoiceConfig
-from assistant.events import BusEventSink
-from assistant.devices import AudioInput, AudioOutput
-from assistant.live import LiveAssistant, watch_push_to_talk_button
-from assistant.pipeline import VoicePipeline, VoiceTurn
-from assistant.speech import Recognizer, Synthesizer
-from assistant.vad import SileroVad
+from assistant.voice.events import BusEventSink
+from assistant.voice.devices import AudioInput, AudioOutput
+from assistant.voice.live import LiveAssistant, watch_push_to_talk_button
+from assistant.voice.pipeline import VoicePipeline, VoiceTurn
+from assistant.voice.speech import Recognizer, Synthesizer
+from assistant.voice.vad import SileroVad
 from hardware.probe import pick, probe
 from hardware.profile import HardwareProfile, load_profile
 from intents.catalogue import SAVED_PLACES

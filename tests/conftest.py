@@ -119,14 +119,14 @@ def test_registry():
 
 @pytest.fixture(scope="session")
 def recognizer(test_registry):
-    from assistant.speech import Recognizer
+    from assistant.voice.speech import Recognizer
 
     return Recognizer(test_registry.verify("whisper-tiny.en"))
 
 
 @pytest.fixture(scope="session")
 def synthesizer(test_registry):
-    from assistant.speech import Synthesizer
+    from assistant.voice.speech import Synthesizer
 
     return Synthesizer(test_registry.verify("piper-en_US-joe-medium") / "en_US-joe-medium.onnx")
 

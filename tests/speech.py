@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.audio import write_wav
-from assistant.driver_voice import driver_speech
-from assistant.speech import Synthesizer
+from assistant.voice.audio import write_wav
+from assistant.voice.driver_voice import driver_speech
+from assistant.voice.speech import Synthesizer
 
 
 def espeak(text: str, path: Path, rate: int = 150) -> Path:

@@ -58,7 +58,7 @@ def test_intents_list_covers_the_catalogue():
 
 
 def test_readme_intent_table_is_the_generated_one():
-    from assistant.cli import intents_markdown
+    from assistant.cli.intents import intents_markdown
 
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     assert intents_markdown() in readme, "README's intent table is stale: paste `carvoice intents list --markdown`"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.speech import Synthesizer
+from assistant.voice.speech import Synthesizer
 from hardware.probe import pick, probe
 from hardware.profile import ProfileError, all_profiles, load_profile, profile_names
 from hardware.providers import CPU, usable_providers

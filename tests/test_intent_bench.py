@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 
-from intents.bench import load_cases, run_cases, summarize
+from assistant.bench.intents import load_cases, run_cases, summarize
 from intents.catalogue import CATALOGUE, MissingArgument, get_action
 from intents.dialogue import Dialogue
 from intents.llm import parse_calls

@@ -12,14 +12,14 @@ from collections import deque
 import numpy as np
 import pytest
 
-from assistant.audio import ASR_RATE
-from assistant.devices import AudioDeviceError, PyAudioInput, PyAudioOutput
-from assistant.events import BusEventSink, events_topic
+from assistant.voice.audio import ASR_RATE
+from assistant.voice.devices import AudioDeviceError, PyAudioInput, PyAudioOutput
+from assistant.voice.events import BusEventSink, events_topic
 from assistant.config import ListenMode, LiveSettings
-from assistant.live import WAKE_ACK, PUSH_TO_TALK, LiveAssistant, endpoint_settings, strip_wake_phrase, \
+from assistant.voice.live import WAKE_ACK, PUSH_TO_TALK, LiveAssistant, endpoint_settings, strip_wake_phrase, \
     watch_push_to_talk_button
-from assistant.pipeline import VoicePipeline, VoiceTurn
-from assistant.vad import FRAME, Endpointer, SileroVad
+from assistant.voice.pipeline import VoicePipeline, VoiceTurn
+from assistant.voice.vad import FRAME, Endpointer, SileroVad
 from intents.dialogue import Dialogue
 from intents.vehicle import BusVehicle
 from tests.fake_audio import Do, FakePyAudio, Until, silence

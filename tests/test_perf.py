@@ -8,9 +8,9 @@ import json
 import pytest
 from rich.console import Console
 
-from assistant.cli import perf_table
-from assistant.perf import bench_asr, bench_llm, bench_tts, memory_bandwidth_gb_s
-from assistant.pipeline import VoicePipeline
+from assistant.cli.bench import perf_table
+from assistant.bench.perf import bench_asr, bench_llm, bench_tts, memory_bandwidth_gb_s
+from assistant.voice.pipeline import VoicePipeline
 from intents.dialogue import Dialogue
 from intents.llm import LlmIntentModel
 from intents.vehicle import BusVehicle

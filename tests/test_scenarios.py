@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from assistant.config import CarvoiceConfig
-from assistant.scenario import ScenarioError, load_scenarios
-from assistant.scenario_report import write_html, write_junit
-from assistant.scenario_runner import ScenarioRunner
+from assistant.scenarios.schema import ScenarioError, load_scenarios
+from assistant.scenarios.report import write_html, write_junit
+from assistant.scenarios.runner import ScenarioRunner
 from tests.helpers import CARVOICE
 
 LIBRARY = Path(__file__).parent / "scenarios"

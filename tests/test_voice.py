@@ -11,9 +11,9 @@ import jiwer
 import numpy as np
 import pytest
 
-from assistant.audio import AudioError, read_audio, write_wav
-from assistant.events import BusEventSink, events_topic
-from assistant.pipeline import VoicePipeline
+from assistant.voice.audio import AudioError, read_audio, write_wav
+from assistant.voice.events import BusEventSink, events_topic
+from assistant.voice.pipeline import VoicePipeline
 from intents.dialogue import NOT_UNDERSTOOD, Dialogue
 from intents.text import normalize, with_digits
 from intents.vehicle import BusVehicle

@@ -17,8 +17,8 @@ from typing import Protocol
 
 from assistant.config import CarvoiceConfig, default_state_dir
 from assistant.fleet.agent import ConfigAgent
-from assistant.live import LiveAssistant
-from assistant.pipeline import VoicePipeline
+from assistant.voice.live import LiveAssistant
+from assistant.voice.pipeline import VoicePipeline
 from assistant.runtime import LazyLlm, hardware_profile, save_places
 from intents.dialogue import Dialogue
 from intents.vehicle import BusVehicle

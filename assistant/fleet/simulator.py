@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from assistant.bench.stats import Progress
 from assistant.config import CarvoiceConfig, FleetSettings
 from assistant.fleet.agent import ConfigAgent
 from assistant.fleet.documents import SigningKey, public_key_text
@@ -16,9 +17,6 @@ from assistant.fleet.operator import FleetOperator
 from vehicle_bus.brokers import MosquittoBroker
 from vehicle_bus.client import BusClient
 from vehicle_bus.settings import BusSettings
-
-Progress = Callable[[str, int, int], None]
-
 
 VEHICLES_PER_PROCESS = 250
 """paho-mqtt waits on its sockets with select(), which fails past file descriptor 1024: a process keeps

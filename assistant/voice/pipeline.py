@@ -15,9 +15,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from assistant.audio import ASR_RATE
-from assistant.events import EventSink, Stage, make_event
-from assistant.speech import Recognizer, Synthesizer, Transcript
+from assistant.voice.audio import ASR_RATE
+from assistant.voice.events import EventSink, Stage, make_event
+from assistant.voice.speech import Recognizer, Synthesizer, Transcript
 from intents.dialogue import NOT_UNDERSTOOD, Dialogue, Turn
 
 class Playback(Protocol):

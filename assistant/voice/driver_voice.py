@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.audio import ASR_RATE, read_audio
-from assistant.devices import Converter
-from assistant.speech import Synthesizer
+from assistant.voice.audio import ASR_RATE, read_audio
+from assistant.voice.devices import Converter
+from assistant.voice.speech import Synthesizer
 
 
 def driver_speech(text: str, synthesizer: Synthesizer, voice: str = "espeak") -> tuple[np.ndarray, str]:

@@ -16,17 +16,17 @@ from typing import Any
 
 import numpy as np
 
-from assistant.audio import ASR_RATE, read_audio
+from assistant.voice.audio import ASR_RATE, read_audio
 from assistant.config import CarvoiceConfig
-from assistant.devices import NullOutput, RecordedInput
-from assistant.driver_voice import driver_speech
-from assistant.events import PipelineEvent
-from assistant.live import PUSH_TO_TALK, LiveAssistant, watch_push_to_talk_button
-from assistant.pipeline import VoicePipeline, VoiceTurn
+from assistant.voice.devices import NullOutput, RecordedInput
+from assistant.voice.driver_voice import driver_speech
+from assistant.voice.events import PipelineEvent
+from assistant.voice.live import PUSH_TO_TALK, LiveAssistant, watch_push_to_talk_button
+from assistant.voice.pipeline import VoicePipeline, VoiceTurn
 from assistant.runtime import LazyLlm, build_speech, hardware_profile
-from assistant.scenario import Approx, AudioEffects, Expect, Scenario, Step
-from assistant.speech import Recognizer, Synthesizer
-from assistant.vad import SileroVad
+from assistant.scenarios.schema import Approx, AudioEffects, Expect, Scenario, Step
+from assistant.voice.speech import Recognizer, Synthesizer
+from assistant.voice.vad import SileroVad
 from intents.dialogue import Dialogue, Turn
 from intents.vehicle import BusVehicle
 from models.registry import Registry

@@ -15,7 +15,7 @@ from typing import Literal
 
 import numpy as np
 
-from assistant.audio import ASR_RATE
+from assistant.voice.audio import ASR_RATE
 from hardware.profile import OnnxOptions
 from hardware.providers import onnx_session
 

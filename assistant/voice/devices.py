@@ -19,8 +19,8 @@ from typing import BinaryIO, Protocol
 import av
 import numpy as np
 
-from assistant.audio import ASR_RATE, AudioError, read_audio, write_wav
-from assistant.vad import FRAME
+from assistant.voice.audio import ASR_RATE, AudioError, read_audio, write_wav
+from assistant.voice.vad import FRAME
 
 BLOCK_S = 0.02
 """Output block length: how long playback may run on after an interruption."""

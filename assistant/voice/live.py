@@ -35,13 +35,13 @@ from typing import TextIO
 
 import numpy as np
 
-from assistant.audio import ASR_RATE
+from assistant.voice.audio import ASR_RATE
 from assistant.config import LiveSettings
-from assistant.devices import AudioInput, AudioOutput
-from assistant.events import Stage, make_event
-from assistant.pipeline import VoicePipeline, VoiceTurn
-from assistant.speech import Transcript
-from assistant.vad import FRAME, EndpointEvent, Endpointer, EndpointSettings, SileroVad
+from assistant.voice.devices import AudioInput, AudioOutput
+from assistant.voice.events import Stage, make_event
+from assistant.voice.pipeline import VoicePipeline, VoiceTurn
+from assistant.voice.speech import Transcript
+from assistant.voice.vad import FRAME, EndpointEvent, Endpointer, EndpointSettings, SileroVad
 from vehicle_bus.client import BusClient, BusMessage
 from vehicle_bus.protocol import ProtocolError, SignalValue, value_topic
 

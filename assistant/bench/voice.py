@@ -1,67 +1,21 @@
-"""Benchmarks: ``carvoice bench intents`` (each path, each packaged LLM) and ``carvoice bench voice``
-(end of speech to first reply audio through the live loop)."""
+"""``carvoice bench voice``: end of speech to first reply audio through the live loop."""
 
 from __future__ import annotations
 
-import platform
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from assistant.audio import ASR_RATE
+from assistant.bench.stats import Progress, percentiles
 from assistant.config import CarvoiceConfig, LiveSettings
-from assistant.devices import NullOutput, RecordedInput
-from assistant.driver_voice import driver_speech
-from assistant.events import PipelineEvent
-from assistant.live import LiveAssistant
-from assistant.pipeline import VoicePipeline, VoiceTurn
-from assistant.runtime import LazyLlm, build_dialogue, build_voice, hardware_profile, load_llm, scratch_vehicle
-from intents.bench import SETS, Case, load_sets, percentiles, run_cases, summarize
-from intents.dialogue import Dialogue
-from intents.fastpath import FastPath
-from models.registry import Registry
-
-MODES = ("fast", "llm", "combined")
-Progress = Callable[[str, int, int], None]
-
-
-def installed_llms(registry: Registry) -> list[str]:
-    return [s.id for s in registry.specs.values() if s.role == "llm" and registry.is_installed(s.id)]
-
-
-def run_intent_bench(config: CarvoiceConfig, model_ids: list[str], modes: tuple[str, ...], limit: int | None,
-                     progress: Progress, sets: tuple[str, ...] = tuple(SETS)) -> dict[str, Any]:
-    """Every mode (fast path only; LLM only; both, as the assistant runs) on the labelled sets, per LLM."""
-    cases = load_sets(sets)
-    cases = cases[:limit] if limit else cases
-    registry = Registry(config.models.store_dir)
-    report: dict[str, Any] = {"machine": {"platform": platform.platform(), "processor": platform.processor()},
-                              "cases": len(cases), "turns": sum(len(c.turns) for c in cases), "runs": []}
-    with scratch_vehicle("bench") as car:
-        if "fast" in modes:
-            report["runs"].append({"mode": "fast", "model": None} | _run(cases, Dialogue(car), "fast", progress))
-        for model_id in model_ids if {"llm", "combined"} & set(modes) else ():
-            llm = load_llm(registry, config.llm.model_copy(update={"model": model_id, "path": None}),
-                           hardware_profile(config.hardware.profile))
-            for mode in ("llm", "combined"):
-                if mode in modes:
-                    fast_path = FastPath() if mode == "combined" else FastPath(enabled=False)
-                    label = f"{mode} {model_id}"
-                    report["runs"].append({"mode": mode, "model": model_id} |
-                                          _run(cases, Dialogue(car, fast_path, llm), label, progress))
-    return report
-
-
-def _run(cases: list[Case], dialogue: Dialogue, label: str, progress: Progress) -> dict[str, Any]:
-    total = sum(len(c.turns) for c in cases)
-    results = []
-    for result in run_cases(cases, dialogue):
-        results.append(result)
-        progress(label, len(results), total)
-    return summarize(results)
-
+from assistant.runtime import LazyLlm, build_dialogue, build_voice, scratch_vehicle
+from assistant.voice.audio import ASR_RATE
+from assistant.voice.devices import NullOutput, RecordedInput
+from assistant.voice.driver_voice import driver_speech
+from assistant.voice.events import PipelineEvent
+from assistant.voice.live import LiveAssistant
+from assistant.voice.pipeline import VoicePipeline, VoiceTurn
 
 FAST_COMMANDS = ("set the temperature to twenty two degrees", "turn on the air conditioning", "play some jazz",
                  "turn the volume down", "take me to Hamburg", "heat my seat", "skip to the next song",

@@ -1,6 +1,7 @@
-"""The intent benchmark: accuracy, wrong actions applied, and latency of each path on labelled sets.
+"""The intent benchmark, ``carvoice bench intents``: accuracy, wrong actions applied, and latency of each
+path (fast path only, LLM only, both as the assistant runs; each installed LLM) on labelled sets.
 
-Four sets, each a YAML file in ``data/``:
+Four sets, each a YAML file in ``intents/data/``:
 
 * ``rules`` (``bench.yaml``): single sentences over every domain, multi-turn dialogues and requests
   to refuse, written alongside the fast path;
@@ -19,7 +20,7 @@ not among the expected ones: the figure that must be 0.
 
 from __future__ import annotations
 
-import statistics
+import platform
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
@@ -27,10 +28,15 @@ from typing import Any
 
 import yaml
 
+from assistant.bench.stats import Progress, percentiles
+from assistant.config import CarvoiceConfig
+from assistant.runtime import hardware_profile, load_llm, scratch_vehicle
 from intents.catalogue import MissingArgument, Refusal, get_action
 from intents.dialogue import Dialogue, Turn
+from intents.fastpath import FastPath
 from intents.llm import parse_calls
 from intents.text import normalize
+from models.registry import Registry
 
 FILLERS = {"the", "some", "a", "music", "by", "please", "something", "songs"}
 
@@ -120,15 +126,6 @@ def run_cases(cases: list[Case], dialogue: Dialogue) -> Iterator[TurnResult]:
                              wrong_actions(turn, expected), case.set)
 
 
-def percentiles(values: list[float], qs: tuple[int, ...] = (50, 95), digits: int = 3) -> dict[str, float]:
-    """Count and percentiles (``p50``, ``p95``, ...) of a set of measurements: the summary every benchmark
-    reports (NaN for none)."""
-    if not values:
-        return {"n": 0} | {f"p{q}": float("nan") for q in qs}
-    cuts = statistics.quantiles(values, n=100, method="inclusive") if len(values) > 1 else [values[0]] * 99
-    return {"n": len(values)} | {f"p{q}": round(float(cuts[q - 1]), digits) for q in qs}
-
-
 def summarize(results: list[TurnResult]) -> dict[str, Any]:
     """Accuracy overall, by kind and by path; latency p50/p95 of understanding per path."""
     def accuracy(rows: list[TurnResult]) -> float | None:
@@ -152,3 +149,41 @@ def summarize(results: list[TurnResult]) -> dict[str, Any]:
                           "produced": r.produced, "wrong_applied": r.wrong_applied} for r in results if not r.correct]
     return summary
 
+
+MODES = ("fast", "llm", "combined")
+
+
+def installed_llms(registry: Registry) -> list[str]:
+    return [s.id for s in registry.specs.values() if s.role == "llm" and registry.is_installed(s.id)]
+
+
+def run_intent_bench(config: CarvoiceConfig, model_ids: list[str], modes: tuple[str, ...], limit: int | None,
+                     progress: Progress, sets: tuple[str, ...] = tuple(SETS)) -> dict[str, Any]:
+    """Every mode (fast path only; LLM only; both, as the assistant runs) on the labelled sets, per LLM."""
+    cases = load_sets(sets)
+    cases = cases[:limit] if limit else cases
+    registry = Registry(config.models.store_dir)
+    report: dict[str, Any] = {"machine": {"platform": platform.platform(), "processor": platform.processor()},
+                              "cases": len(cases), "turns": sum(len(c.turns) for c in cases), "runs": []}
+    with scratch_vehicle("bench") as car:
+        if "fast" in modes:
+            report["runs"].append({"mode": "fast", "model": None} | _run(cases, Dialogue(car), "fast", progress))
+        for model_id in model_ids if {"llm", "combined"} & set(modes) else ():
+            llm = load_llm(registry, config.llm.model_copy(update={"model": model_id, "path": None}),
+                           hardware_profile(config.hardware.profile))
+            for mode in ("llm", "combined"):
+                if mode in modes:
+                    fast_path = FastPath() if mode == "combined" else FastPath(enabled=False)
+                    label = f"{mode} {model_id}"
+                    report["runs"].append({"mode": mode, "model": model_id} |
+                                          _run(cases, Dialogue(car, fast_path, llm), label, progress))
+    return report
+
+
+def _run(cases: list[Case], dialogue: Dialogue, label: str, progress: Progress) -> dict[str, Any]:
+    total = sum(len(c.turns) for c in cases)
+    results = []
+    for result in run_cases(cases, dialogue):
+        results.append(result)
+        progress(label, len(results), total)
+    return summarize(results)

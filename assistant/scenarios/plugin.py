@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.scenario import Scenario, load_scenarios
-from assistant.scenario_runner import ScenarioResult, ScenarioRunner
+from assistant.scenarios.schema import Scenario, load_scenarios
+from assistant.scenarios.runner import ScenarioResult, ScenarioRunner
 
 RUNNER = pytest.StashKey[ScenarioRunner]()
 RESULTS = pytest.StashKey[list[ScenarioResult]]()
@@ -70,6 +70,6 @@ def shared_runner(config: pytest.Config) -> ScenarioRunner:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     report = session.config.getoption("--scenario-report")
     if report and session.config.stash.get(RESULTS, None):
-        from assistant.scenario_report import write_html
+        from assistant.scenarios.report import write_html
 
         write_html(session.config.stash[RESULTS], report)

@@ -8,8 +8,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import jinja2
-from intents.bench import percentiles
-from assistant.scenario_runner import ScenarioResult
+
+from assistant.bench.stats import percentiles
+from assistant.scenarios.runner import ScenarioResult
 
 TEMPLATE = jinja2.Template("""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>carvoice scenarios: {{ passed }}/{{ results|length }} passed</title>

@@ -56,8 +56,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from assistant.fleet.simulator import Progress, memory_mb, wait_until
-from intents.bench import percentiles
+from assistant.bench.stats import Progress, percentiles
+from assistant.fleet.simulator import memory_mb, wait_until
 from intents.dialogue import Dialogue
 from intents.vehicle import BusVehicle
 from vehicle_bus.brokers import MosquittoBroker

@@ -14,20 +14,19 @@ from __future__ import annotations
 import platform
 import resource
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
-from assistant.audio import ASR_RATE
-from assistant.bench import FAST_COMMANDS, LLM_COMMANDS, Progress, live_latency, speech_end
+from assistant.bench.stats import Progress, percentiles, timed
+from assistant.bench.voice import FAST_COMMANDS, LLM_COMMANDS, live_latency, speech_end
 from assistant.config import CarvoiceConfig
-from assistant.driver_voice import driver_speech
-from assistant.pipeline import VoicePipeline
 from assistant.runtime import LazyLlm, build_dialogue, build_voice, hardware_profile, scratch_vehicle
+from assistant.voice.audio import ASR_RATE
+from assistant.voice.driver_voice import driver_speech
+from assistant.voice.pipeline import VoicePipeline
 from hardware.probe import probe
-from intents.bench import percentiles
 from intents.llm import LlmIntentModel, system_prompt
 from models.registry import Registry
 
@@ -37,13 +36,6 @@ BENCH_LLM = "qwen2.5-coder-1.5b-instruct-q4_k_m"
 """The 1.5B model (stand-in for the R1 1.5B distill) is the benchmark's default where installed."""
 REPLIES = ("Temperature set to 22 degrees for the front.",
            "Navigating to Hamburg, DE: 612 kilometres, about 6 hours 10 minutes. Traffic is light.")
-
-
-def timed(work: Callable[[], Any]) -> tuple[float, Any]:
-    """(milliseconds, result)"""
-    start = time.perf_counter()
-    result = work()
-    return (time.perf_counter() - start) * 1000, result
 
 
 def bench_asr(voice: VoicePipeline, clips: list[np.ndarray], runs: int) -> dict[str, Any]:
