@@ -953,5 +953,9 @@ def demo(
         run_demo(load_config(config_file), console, out)
 
 
+from assistant.dash.command import dash  # noqa: E402  (the dashboard: assistant/dash/)
+app.command()(dash)
+
+
 def main() -> None:
     app()
