@@ -42,6 +42,8 @@ DOCS = Path(__file__).parent.parent / "docs"
 CARVOICE = str(Path(sys.executable).with_name("carvoice"))
 DRIVER_TEMPERATURE = "Vehicle.Cabin.HVAC.Station.Row1.Driver.Temperature"
 FLEET_SIZE = 1000
+REFUSING = {f"fleet-{n:04d}" for n in range(7, FLEET_SIZE, 100)}
+"""Vehicles that cannot run the rolled-out config (1%: under the rollout's 5% halt threshold)."""
 
 
 def text_of(signal: str) -> str:
@@ -164,7 +166,12 @@ def test_the_fleet_view_renders_a_thousand_vehicles_their_rollout_and_filters(bu
         def agent(vehicle_id: str) -> ConfigAgent:  # a simulated vehicle's config agent; all share one connection
             local = CarvoiceConfig(fleet=FleetSettings(id="dashfleet", group=f"g{int(vehicle_id[-1]) % 3}",
                                                        trusted_keys=trusted))
-            return ConfigAgent(vehicles_client, vehicle_id, local).start()
+
+            def apply(config: CarvoiceConfig, changed: list[str]) -> None:
+                if vehicle_id in REFUSING and config.dialogue.idle_timeout_s == 45:
+                    raise RuntimeError("the assistant cannot run this config here")
+
+            return ConfigAgent(vehicles_client, vehicle_id, local, apply).start()
 
         with ThreadPoolExecutor(8) as pool:
             agents = list(pool.map(agent, ids))
@@ -178,10 +185,13 @@ def test_the_fleet_view_renders_a_thousand_vehicles_their_rollout_and_filters(bu
             count = browser.wait_for(f"document.querySelectorAll('#fleet-rows tr').length === {FLEET_SIZE} && "
                                      "document.getElementById('fleet-count').textContent", timeout_s=30)
             assert count == f"{FLEET_SIZE} vehicles"
-            browser.wait_for("document.querySelectorAll('#fleet-rows tr td:nth-child(4)')[999].textContent === '2'")
             rollout = browser.wait_for("document.querySelector('#rollouts [data-fleet=\"dashfleet\"]')?.innerText")
             assert "version 2" in rollout and "completed" in rollout and "stable v2" in rollout
             assert "10% → 50% → 100%" in rollout and f"{FLEET_SIZE} vehicles" in rollout
+            assert f"{FLEET_SIZE - len(REFUSING)} applied" in rollout and f"{len(REFUSING)} rejected" in rollout
+            versions = browser.evaluate("[...document.querySelectorAll('#fleet-rows tr td:nth-child(4)')]"
+                                        ".map(cell => cell.textContent)")
+            assert versions.count("2") == FLEET_SIZE - len(REFUSING) and versions.count("1") == len(REFUSING)
 
             type_filter(browser, "fleet-0042")
             browser.wait_for("document.querySelectorAll('#fleet-rows tr').length === 1")
@@ -190,6 +200,14 @@ def test_the_fleet_view_renders_a_thousand_vehicles_their_rollout_and_filters(bu
                 f"1 of {FLEET_SIZE} vehicles"
             type_filter(browser, "g1")
             browser.wait_for("document.querySelectorAll('#fleet-rows tr').length === 300")
+            type_filter(browser, "cannot run")  # the errors are shown, and found
+            browser.wait_for(f"document.querySelectorAll('#fleet-rows tr').length === {len(REFUSING)}")
+            rejected = browser.evaluate("[...document.querySelectorAll('#fleet-rows tr')].map(row => row.innerText)")
+            assert all("rejected fleet v2" in row and "could not apply" in row for row in rejected)
+            type_filter(browser, "")
+            browser.wait_for(f"document.querySelectorAll('#fleet-rows tr').length === {FLEET_SIZE}")
+            type_filter(browser, "rejected")  # the screenshot: the vehicles that need a look
+            browser.wait_for(f"document.querySelectorAll('#fleet-rows tr').length === {len(REFUSING)}")
             keep_screenshot(browser, tmp_path, "dash-fleet.png")
         finally:
             for each in agents:
@@ -251,6 +269,27 @@ def test_dash_command_exposed_with_listen_prints_a_token_it_then_requires(bus, m
         assert refused.value.code == 401
         with urllib.request.urlopen(f"{found[1]}api/state?token={found[2]}", timeout=5) as state:
             assert json.load(state)["vehicle"] == car.vehicle_id
+    finally:
+        command.terminate()
+        assert command.wait(20) == 0
+
+
+def test_dash_with_the_embedded_defaults_shows_a_live_simulated_car(browser, tmp_path):
+    """`carvoice dash` and nothing else: an embedded broker and a simulated car of its own, running in real time."""
+    environment = os.environ | {"CARVOICE_BUS__EMBEDDED_PORT": str(free_port()), "CARVOICE_SIM__STATE_DIR": str(tmp_path)}
+    port = free_port()
+    command = subprocess.Popen([CARVOICE, "dash", "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=environment)
+    try:
+        line = command.stdout.readline()
+        assert f"http://127.0.0.1:{port}/" in line and "vehicle car1 on embedded broker" in line, \
+            f"{line!r}; stderr: {command.stderr.read() if command.poll() is not None else ''}"
+        open_dash(browser, f"http://127.0.0.1:{port}/")
+        assert browser.evaluate("document.getElementById('vehicle').textContent") == "car1"
+        assert browser.evaluate("document.getElementById('online').textContent") == "online"
+        browser.evaluate("document.getElementById('ask-text').value = 'open my window'; "
+                         "document.getElementById('ask-send').click()")
+        browser.wait_for(f"{text_of('Vehicle.Cabin.Door.Row1.DriverSide.Window.Position')} === '100 % open'", 30)
     finally:
         command.terminate()
         assert command.wait(20) == 0
