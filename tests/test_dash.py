@@ -215,7 +215,7 @@ def test_the_fleet_view_renders_a_thousand_vehicles_their_rollout_and_filters(bu
             operator.close()
 
 
-def test_a_token_guards_the_page_its_files_and_the_websocket(bus, client, make_vehicle):
+def test_a_token_guards_the_page_its_files_and_the_websocket(bus, make_vehicle, browser):
     car = make_vehicle(bus)
     with DashServer(bus, car.vehicle_id, port=0, token="s3cret-token") as server:
         base = f"http://127.0.0.1:{server.port}"
@@ -245,6 +245,10 @@ def test_a_token_guards_the_page_its_files_and_the_websocket(bus, client, make_v
             ws.send(json.dumps({"type": "ask", "id": 7, "text": "warmer"}))
             answer = json.loads(ws.recv(timeout=5))
             assert answer == {"type": "ask", "id": 7, "ok": False, "error": "this dashboard is read-only (no dialogue)"}
+
+        open_dash(browser, f"{base}/?token=s3cret-token")  # the page, its files and its WebSocket get through
+        assert browser.evaluate("location.search") == "", "the token stays in the address bar"
+        assert browser.evaluate(text_of(DRIVER_TEMPERATURE)) == "21.0 °C"
 
     with DashServer(bus, car.vehicle_id, port=0) as local:  # no token: localhost only, by name too
         request = urllib.request.Request(f"http://127.0.0.1:{local.port}/", headers={"Host": "evil.example"})

@@ -48,6 +48,8 @@ class DashState:
         """fleet id -> {"stable": summary, "next": summary}."""
         self.stages: dict[str, list[float]] = {}
         """fleet id -> the stages (percent) of its latest rollout seen so far."""
+        self._stages_of: dict[str, int] = {}
+        """fleet id -> the version those stages are of."""
         self._changed: dict[str, Any] = {}
 
     # -- what arrives ---------------------------------------------------------------------------------------
@@ -92,13 +94,10 @@ class DashState:
         with self._lock:
             self.documents.setdefault(fleet, {})[slot] = summary
             if slot == "next" and not document.withdrawn:
-                previous = self.documents[fleet].get("_stages_of")
-                stages = self.stages.setdefault(fleet, [])
-                if previous != document.version:
-                    stages.clear()
-                    self.documents[fleet]["_stages_of"] = document.version
-                if summary["percent"] not in stages:
-                    stages.append(summary["percent"])
+                if self._stages_of.get(fleet) != document.version:  # a new rollout: its stages start again
+                    self._stages_of[fleet], self.stages[fleet] = document.version, []
+                if summary["percent"] not in self.stages[fleet]:
+                    self.stages[fleet].append(summary["percent"])
             self._changed.setdefault("fleets", set()).add(fleet)
         self.on_change()
 
