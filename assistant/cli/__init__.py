@@ -1,6 +1,6 @@
 """The ``carvoice`` command line: one module per command group (``sim``, ``intents``, ``bench``, ``hw``,
 ``fleet``, ``config``, ``models``; ``dialogue`` and ``voice`` for the commands at the top), and what they share
-(options, config loading, error reporting) in ``common``."""
+(options, config loading, error reporting) in ``common``; ``dash`` lives with the dashboard (``assistant/dash/``)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ from assistant.cli.hw import hw_app
 from assistant.cli.intents import intents_app
 from assistant.cli.models import models_app
 from assistant.cli.sim import sim_app
+from assistant.dash.command import dash
 
 app = typer.Typer(help="carvoice: an offline in-car voice assistant.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
-for command in (dialogue.ask, dialogue.chat, voice.listen, voice.talk, voice.demo):
+for command in (dialogue.ask, dialogue.chat, voice.listen, voice.talk, voice.demo, dash):
     app.command()(command)
 app.add_typer(sim_app, name="sim")
 app.add_typer(intents_app, name="intents")
