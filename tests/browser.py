@@ -6,7 +6,9 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import os
 import shutil
+import signal
 import subprocess
 import time
 import urllib.request
@@ -27,14 +29,16 @@ class Browser:
         self.process = subprocess.Popen(
             [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", f"--window-size={width},{height}",
              f"--remote-debugging-port={port}", f"--user-data-dir={profile_dir}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        # Debian's chromium-headless-shell is a shell script that starts the browser as its child: the whole
+        # process group is stopped on close, or the browser and its renderers outlive the test
         self._ids = itertools.count(1)
         try:
             self.ws = connect(self._page_target(port), max_size=None, open_timeout=30)
             self.call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1,
                       mobile=False)
         except BaseException:
-            self.process.kill()
+            self._stop(signal.SIGKILL)
             raise
 
     def _page_target(self, port: int, timeout_s: float = 60.0) -> str:
@@ -94,8 +98,14 @@ class Browser:
         try:
             self.ws.close()
         finally:
-            self.process.terminate()
+            self._stop(signal.SIGTERM)
             try:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                self._stop(signal.SIGKILL)
+
+    def _stop(self, how: signal.Signals) -> None:
+        try:
+            os.killpg(self.process.pid, how)
+        except ProcessLookupError:
+            pass
