@@ -21,7 +21,7 @@ not among the expected ones: the figure that must be 0.
 from __future__ import annotations
 
 import platform
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -37,6 +37,8 @@ from intents.fastpath import FastPath
 from intents.llm import parse_calls
 from intents.text import normalize
 from models.registry import Registry
+from vehicle_bus.signals import default_state
+from vehicle_bus.sim.vehicle import control_over_bus
 
 FILLERS = {"the", "some", "a", "music", "by", "please", "something", "songs"}
 
@@ -113,17 +115,20 @@ class TurnResult:
     produced: list = field(default_factory=list)
     wrong_applied: list = field(default_factory=list)
     set: str = "rules"
+    reply: str = ""
 
 
-def run_cases(cases: list[Case], dialogue: Dialogue) -> Iterator[TurnResult]:
-    """Every turn of every case, each case in a session of its own."""
+def run_cases(cases: list[Case], dialogue: Dialogue,
+              fresh_car: Callable[[], None] = lambda: None) -> Iterator[TurnResult]:
+    """Every turn of every case, each case in a session of its own on a car ``fresh_car`` made new."""
     for number, case in enumerate(cases):
+        fresh_car()
         for say, expected_text in case.turns:
             turn = dialogue.handle(say, session_id=f"bench-{case.set}-{number}")
             expected, produced = expected_calls(expected_text), produced_calls(turn)
             understand_ms = turn.timings_ms.get("llm_ms", 0.0) + turn.timings_ms.get("fast_ms", 0.0)
             yield TurnResult(case.kind, say, turn.path, expected == produced, understand_ms, expected, produced,
-                             wrong_actions(turn, expected), case.set)
+                             wrong_actions(turn, expected), case.set, turn.reply)
 
 
 def summarize(results: list[TurnResult]) -> dict[str, Any]:
@@ -146,7 +151,8 @@ def summarize(results: list[TurnResult]) -> dict[str, Any]:
         summary["by_path"][path] = {"turns": len(rows), "accuracy": accuracy(rows),
                                     "p50_ms": latency["p50"], "p95_ms": latency["p95"]}
     summary["errors"] = [{"set": r.set, "text": r.text, "path": r.path, "expected": r.expected,
-                          "produced": r.produced, "wrong_applied": r.wrong_applied} for r in results if not r.correct]
+                          "produced": r.produced, "wrong_applied": r.wrong_applied, "reply": r.reply}
+                         for r in results if not r.correct]
     return summary
 
 
@@ -166,8 +172,18 @@ def run_intent_bench(config: CarvoiceConfig, model_ids: list[str], modes: tuple[
     report: dict[str, Any] = {"machine": {"platform": platform.platform(), "processor": platform.processor()},
                               "cases": len(cases), "turns": sum(len(c.turns) for c in cases), "runs": []}
     with scratch_vehicle("bench") as car:
+        def fresh_car() -> None:  # the sets are written for a new car in every case
+            control_over_bus(car.client, car.vehicle_id, overrides=default_state())
+
+        def run(dialogue: Dialogue, label: str) -> dict[str, Any]:
+            total, results = sum(len(c.turns) for c in cases), []
+            for result in run_cases(cases, dialogue, fresh_car):
+                results.append(result)
+                progress(label, len(results), total)
+            return summarize(results)
+
         if "fast" in modes:
-            report["runs"].append({"mode": "fast", "model": None} | _run(cases, Dialogue(car), "fast", progress))
+            report["runs"].append({"mode": "fast", "model": None} | run(Dialogue(car), "fast"))
         for model_id in model_ids if {"llm", "combined"} & set(modes) else ():
             llm = load_llm(registry, config.llm.model_copy(update={"model": model_id, "path": None}),
                            hardware_profile(config.hardware.profile))
@@ -176,14 +192,5 @@ def run_intent_bench(config: CarvoiceConfig, model_ids: list[str], modes: tuple[
                     fast_path = FastPath() if mode == "combined" else FastPath(enabled=False)
                     label = f"{mode} {model_id}"
                     report["runs"].append({"mode": mode, "model": model_id} |
-                                          _run(cases, Dialogue(car, fast_path, llm), label, progress))
+                                          run(Dialogue(car, fast_path, llm), label))
     return report
-
-
-def _run(cases: list[Case], dialogue: Dialogue, label: str, progress: Progress) -> dict[str, Any]:
-    total = sum(len(c.turns) for c in cases)
-    results = []
-    for result in run_cases(cases, dialogue):
-        results.append(result)
-        progress(label, len(results), total)
-    return summarize(results)
