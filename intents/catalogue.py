@@ -44,10 +44,11 @@ DOMAIN_WORDS = {
                   r"way to|trip|guidance|map|find|nearest|closest|near|nearby|gas|fuel|petrol|charg\w*|park\w*|"
                   r"restaurant|eat|food|hungry|coffee|cafe|hotel|hospital|stay",
 }
-ETA_WORDS = r"arriv\w*|eta|how long|how far|how much longer|get there|there yet|destination|minutes|distance|left"
+ETA_WORDS = r"arriv\w*|eta|how long|how far|how much longer|get there|there yet|destination|minutes|distance|left|" \
+            r"further|farther|to go|kilomet\w*|km|miles"
 """Words one of which a sentence must contain for the LLM's reading of it as an action of that domain to stand."""
 TEMPERATURE_WORDS = r"temp\w*|degrees?|heat\w*|warm\w*|cool\w*|cold\w*|chill\w*|freez\w*|hot\w*|boiling|stuffy|" \
-                    r"sweat\w*|roasting|climate|thermostat|fahrenheit|celsius"
+                    r"sweat\w*|swelter\w*|roasting|nippy|frosty|climate|thermostat|fahrenheit|celsius"
 SEAT_FEEL = r"heat\w*|warm\w*|cool\w*|cold|chill\w*|freez\w*|ventilat\w*|toast\w*|hot|frozen|icy"
 """Words of how a seat feels or is made to feel: a seat heating reading needs one of them *and* the seat."""
 ACTION_WORDS = {

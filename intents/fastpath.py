@@ -59,6 +59,7 @@ KEPT = re.compile(r"^(?:(?:keep|leave) .+ (?:on|off|going|running|playing|alone|
                   r"where they are|the same|open|closed)|(?:do not|never) (?:touch|change|mess with) .+)$")
 """A clause that asks for nothing to change ("... but keep the AC on"): fine beside a request, nothing alone."""
 EXCLUDED = re.compile(r"^(?:not|without|except) (?P<rest>.+)$")
+NUMBER_ONLY = re.compile(r"-?\d+(?:\.\d+)?(?: (?:degrees?|percent))?")
 CONTRAST = re.compile(r"\s+(?=(?:not|without|except)\s)")
 JOINED_BEFORE_NOT = frozenset(
     "do does did is am are was were be been being will would could can cannot should shall may might must need "
@@ -72,6 +73,8 @@ AMOUNT_WORDS = re.compile(r"\b(?:all the way|fully|completely|too|so|that|much|f
 CORRECTION = re.compile(r"\b(?:no wait|wait no|no no|i mean|or actually no|actually no|or actually|no actually|"
                         r"or rather|no sorry|sorry|never mind|nevermind|scratch that)\b|^(?:no|nope|actually)\b")
 """A driver correcting themselves ("no, make it 19"): only what follows the last of these counts."""
+BARE_NO = re.compile(r"(?<=\w) no\b(?! (?:need|more|longer|one|way|idea|matter|problem|thanks)\b)(?= \w)")
+"""A "no" inside a sentence that, whole, means nothing ("twenty no twenty two"): a correction too."""
 DIALOGUE_ACTS = ("dismiss", "confirm", "deny")
 """Follow-ups that answer the assistant rather than ask for something: resolved by the dialogue."""
 PLACE_ARGS = ("zone", "seat", "window")
@@ -97,6 +100,7 @@ low")."""
 SLOT_LISTS = {"zone": "climate_zone", "seat": "seat_place", "window": "window_place", "source": "source",
               "direction": "air_target", "position": "window_amount"}
 """Argument -> the slot list its values are named with (in answers and in follow-ups)."""
+FOLLOW_UP_OPENER = re.compile(r"^(?:and|also|now|then)\s+")
 CHANGED_SLOTS = ("direction", "source")
 """Arguments a follow-up of only their value changes ("actually my face" after "air to the feet")."""
 
@@ -173,6 +177,9 @@ class FastPath:
         words = normalize(text)
         if not words or not self.enabled:
             return None
+        return self._understood(words, previous, answering)
+
+    def _understood(self, words: str, previous: Call | None, answering: bool) -> list[Call] | None:
         found = self._corrected(words, previous, answering)
         if found is None and (restated := self._restated(words, previous)) != words:
             found = self._corrected(restated, previous, answering)
@@ -192,18 +199,22 @@ class FastPath:
         spec = self.sentences.referents.get(previous.name) if previous else None
         if isinstance(spec, dict):
             (place, phrases), = spec.items()
-            return phrases.get(previous.args.get(place))
+            return phrases.get(previous.args.get(place, CATALOGUE[previous.name].arg(place).default))
         return spec
 
     def _corrected(self, words: str, previous: Call | None, answering: bool) -> list[Call] | None:
-        """The sentence, or what follows the driver's last correction of it ("22, no wait, 23")."""
-        if (corrected := list(CORRECTION.finditer(words))) and (after := words[corrected[-1].end():].strip()):
-            if corrected[-1].start() == 0 and (whole := self._parse(words, previous, answering)) is not None:
-                return whole  # "no more seat heating", "no need to open it": a sentence of its own
-            before = words[:corrected[-1].start()].strip()  # "22, no wait, 23": 23 is "it", and "it" is the 22
-            said_before = self._parse(before, previous) if before else None
-            return self._parse(normalize(after), said_before[-1] if said_before else previous, True)
-        return self._parse(words, previous, answering)
+        """The sentence, or what follows the driver's last correction of it ("22, no wait, 23"; "twenty no twenty
+        two" when the whole sentence means nothing)."""
+        corrections = list(CORRECTION.finditer(words))
+        if not corrections or corrections[-1].start() == 0:  # "no more seat heating": a sentence of its own
+            if (whole := self._parse(words, previous, answering)) is not None:
+                return whole
+            corrections = corrections or list(BARE_NO.finditer(words))
+        if not corrections or not (after := words[corrections[-1].end():].strip()):
+            return self._parse(words, previous, answering) if corrections else None
+        before = words[:corrections[-1].start()].strip()  # "22, no wait, 23": 23 is "it", and "it" is the 22
+        said_before = self._parse(before, previous) if before else None
+        return self._parse(normalize(after), said_before[-1] if said_before else previous, True)
 
     def _parse(self, words: str, previous: Call | None, answering: bool = False) -> list[Call] | None:
         clauses = [c for part in CLAUSE_SPLIT.split(words) for c in _contrasts(part) if c]
@@ -222,7 +233,38 @@ class FastPath:
             else:
                 if calls and not _repeats_a_placeless_action(calls):
                     return calls
-        return self._clause(words, previous, answering)
+        return self._clause(words, previous, answering) or self._refused_then_asked(words, previous)
+
+    def _refused_then_asked(self, words: str, previous: Call | None) -> list[Call] | None:
+        """ "don't open the window close it", "not louder quieter", "not twenty twenty three": what the driver
+        does not want, then what they want instead, without a "but" between them (as recognisers write it).
+        Both parts must be understood whole; what follows is read against what was refused."""
+        if not (NEGATED.match(words) or EXCLUDED.match(words)):
+            return None
+        parts = words.split()
+        for cut in range(2, len(parts)):
+            refused = self._refused(" ".join(parts[:cut]), previous)
+            if refused is None:
+                continue
+            context = Call(refused.name, refused.args) if refused.name else previous
+            if wanted := self._understood(normalize(" ".join(parts[cut:])), context, answering=True):
+                return ([refused] if refused.name else []) + wanted
+        return None
+
+    def _refused(self, words: str, previous: Call | None) -> Call | None:
+        """A request said not to be done ("do not open the window", "not louder") as a declined call; a value
+        refused ("not twenty", "not the radio") as a declined call without a name."""
+        negated, excluded = NEGATED.match(words), EXCLUDED.match(words)
+        rest = (negated or excluded)["rest"] if negated or excluded else ""
+        found = self._intent(rest, previous) if rest else None
+        if found is None and excluded:
+            found = next(iter(self._clause(rest, previous) or []), None)
+        if found is not None:
+            return Call(found.name, found.args, declined=True)
+        lists = self.sentences.grammar.lists.values()
+        if excluded and (NUMBER_ONLY.fullmatch(with_digits(rest)) or any(rest in slots.values for slots in lists)):
+            return Call("", {}, declined=True)
+        return None
 
     def _narrows(self, clause: str, call: Call) -> bool:
         """ "not the passenger's" after "heat my seat": an exclusion that leaves the call as it is. One that names
@@ -270,10 +312,16 @@ class FastPath:
     def _amount_follow_up(self, words: str, previous: Call | None) -> Call | None:
         """ "Make it high" after "heat my seat", "just a crack" after "open the passenger window": the last request
         again with the named amount of its own kind; "actually my face" after "air to the feet": again with
-        the named direction (or source)."""
+        the named direction (or source); "and mine on low", "and the feet for the back": again for the place
+        named, with the amount or direction named."""
         if previous is None:
             return None
-        phrase = AMOUNT_FRAME.sub("", words)
+        phrase = AMOUNT_FRAME.sub("", FOLLOW_UP_OPENER.sub("", words))
+        return self._changed(phrase, previous) or self._changed_for_a_place(phrase, previous)
+
+    def _changed(self, phrase: str, previous: Call) -> Call | None:
+        """The last request with what ``phrase``, a named amount or slot value and nothing else, changes."""
+        phrase = AMOUNT_FRAME.sub("", phrase)
         for key in CHANGED_SLOTS:
             if key in _arg_names(previous.name) and (value := self.slot_value(SLOT_LISTS[key], phrase)) is not None:
                 return Call(previous.name, {**previous.args, **(value if isinstance(value, dict) else {key: value})})
@@ -287,6 +335,18 @@ class FastPath:
             return None
         places = {k: v for k, v in previous.args.items() if k in PLACE_ARGS and k in _arg_names(name)}
         return Call(name, {**places, **(value if isinstance(value, dict) else {key: value})})
+
+    def _changed_for_a_place(self, phrase: str, previous: Call) -> Call | None:
+        """``phrase`` as a place and a change, in either order, every word one of the two."""
+        key = next((k for k in PLACE_ARGS if k in _arg_names(previous.name)), None)
+        words = phrase.split()
+        for cut in range(1, len(words) if key else 0):
+            for place_words, change_words in ((words[:cut], words[cut:]), (words[cut:], words[:cut])):
+                place = next((found for list_name in (SLOT_LISTS[key], "place")
+                              if (found := self.slot_value(list_name, " ".join(place_words))) is not None), None)
+                if place is not None and (changed := self._changed(" ".join(change_words), previous)):
+                    return Call(changed.name, {**changed.args, key: place})
+        return None
 
     def _intent(self, words: str, previous: Call | None) -> Call | None:
         for compiled in self.sentences.intents:

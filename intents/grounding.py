@@ -26,16 +26,18 @@ from typing import Any
 
 from intents.catalogue import CATALOGUE, POI_CATEGORIES, Arg
 from intents.fastpath import AMOUNT_LISTS, RELATIVE, SLOT_LISTS, Call, FastPath, could_be_a_place, could_be_a_title
-from intents.text import normalize, with_digits
+from intents.text import INTERJECTIONS, normalize, with_digits
 
-HEDGES = re.compile(r"\b(?:not|no|never|nothing|nobody|without|if|unless|maybe|perhaps|might|whether|wonder|"
-                    r"should i|should we|would it|could it|in case|later|tomorrow|tonight|once|when|until|after|"
-                    r"before|in \w+ minutes?|except|instead|pretend|ignore|imagine|suppose|say|repeat|quote|spell|"
+HEDGES = re.compile(r"\b(?:not|no|never|nothing|nobody|without|if|unless|maybe|perhaps|might|whether|"
+                    r"(?:i|we) wonder|wondering|should i|should we|would it(?! take)|could it|in case|later|tomorrow|"
+                    r"tonight|once|when|until|after|before(?! (?:this|that|it)\b)|in \w+ minutes?|except|instead|pretend|"
+                    r"ignore|imagine|suppose|say|repeat|quote|spell|undo|changed my mind|"
                     r"(?:on )?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?|weekend|next (?:week|month)|"
                     r"this (?:evening|afternoon)|in the morning|(?:as|where) (?:it|they) (?:is|are)|alone)\b")
 """Negation, conditions, hedges, later and quotes: never acted on from a model's reading."""
 NOT_OURS = re.compile(r"\b(?:book|reserve|order|buy|purchase|text|email|remind|schedule|translate|dial|"
-                      r"call(?! (?:it|this|that|the place)\b)|living room|kitchen|bedroom|bathroom|basement|attic|hallway|"
+                      r"(?<!taking a )(?<!on a )(?<!on the )call(?! (?:it|this|that|the place)\b)|"
+                      r"living room|kitchen|bedroom|bathroom|basement|attic|hallway|"
                       r"browser|website|web page|laptop|tabs?)\b")
 """What the car cannot do ("book me a hotel room", "call the pharmacy"), other devices and rooms of a house ("the living room
 temperature"): a reading as one of its actions would be a guess."""
@@ -49,9 +51,10 @@ HIJACK = re.compile(r"\b(?:(?:forget|ignore|disregard|override) (?:\w+ ){0,3}(?:
                     r"from now on|authori[sz]ed|admin\w*|sudo)\b")
 """Words that try to change how the assistant behaves: nothing said with them is acted on."""
 NARRATIVE = re.compile(r"\b(?:i|we|you|he|she|they) (?:\w*[^\We]ed|left|forgot|was|were|had|did|got|went|came|saw|thought|"
-                       r"said|told|ran|took|kept|put it)\b|\bdid\b|\b(?:yesterday|last (?:time|night|week|year)|at home|at work)\b")
-"""Something that happened, or happens elsewhere ("I left the windows open at home"): not a request ("we need"
-is not a past tense)."""
+                       r"said|told|ran|took|kept|put it)\b|\bdid\b|\b(?:yesterday|last (?:time|night|week|year)|at home|at work|always|usually|often|sometimes|"
+                       r"every time)\b")
+"""Something that happened, happens elsewhere or happens as a habit ("I left the windows open at home", "my brother
+always turns it up"): not a request ("we need" is not a past tense)."""
 NOT_A_COMMAND = re.compile(r"^(?:is|are|am|do|does|did|was|were|have|has|had|what|why|how|who|where|which|should|"
                            r"shall|will)\b")
 """Questions: answered by questions of the catalogue, never turned into a command."""
@@ -59,13 +62,14 @@ TO_SOMEONE_ELSE = re.compile(r"^(?:honey|darling|babe|baby|sweetheart|sweetie|lo
                              r"buddy|dude|bro)\b|\byour\b|\b(?:are|were) you\b|\bdo you (?:think|feel|reckon|want)\b")
 """Talk to a passenger ("turn your music down", "honey, are you cold?"): neither a command nor a question to
 the car."""
-HYPOTHETICAL = re.compile(r"\b(?:wonder|would it|would the|if it (?:gets|got|were|was|becomes))\b")
+HYPOTHETICAL = re.compile(r"\b(?:(?:i|we) wonder|wondering|would it(?! take)|would the|if it (?:gets|got|were|was|becomes))\b")
 """Questions about what might be ("would it be warmer with the AC off"): the car answers only what is."""
-ADDRESSED = re.compile(r"^\s*(?P<name>[^\W\d_]+)\s*,")
-"""A sentence that opens by naming someone ("Kids, stop fighting back there")."""
+ADDRESSED = re.compile(r"^\s*(?P<name>[^\W\d_]+)\s*(?:,|(?= (?:could|can|would|will) you\b))")
+"""A sentence that opens by naming someone ("Kids, stop fighting back there"; "sarah could you turn it down" as a
+recogniser writes it, without the comma)."""
 NOT_A_NAME = frozenset("hey hi ok okay so um uh erm er hmm well actually wait oh please yes yeah yep no nope sorry "
                        "right alright and also now then car carvoice assistant computer great thanks first quick "
-                       "look listen".split())
+                       "look listen just maybe".split()) | INTERJECTIONS
 """Words that open a sentence to the assistant before a comma without naming anyone else."""
 
 
@@ -101,9 +105,20 @@ def said(pattern: str, words: str) -> bool:
 
 
 def polarity(pair: tuple[str, str], words: str) -> int:
-    """+1 or -1 when only one side of ``pair`` is said, 0 when neither or both."""
-    up, down = said(pair[0], words), said(pair[1], words)
-    return 0 if up == down else 1 if up else -1
+    """+1 or -1 when only one side of ``pair`` is said, 0 when neither or both. A word inside a longer phrase of the
+    other side is that phrase's ("too quiet" is up, though "quiet" is down)."""
+    up, down = (_spans(side, words) for side in pair)
+    up, down = _outside(up, down), _outside(down, up)
+    return 0 if bool(up) == bool(down) else 1 if up else -1
+
+
+def _spans(pattern: str, words: str) -> list[tuple[int, int]]:
+    return [m.span() for m in re.finditer(rf"\b(?:{pattern})\b", words)]
+
+
+def _outside(spans: list[tuple[int, int]], others: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The spans not inside a longer span of ``others``."""
+    return [(a, b) for a, b in spans if not any(c <= a and b <= d and d - c > b - a for c, d in others)]
 
 
 def ground(calls: list[Call], text: str, fast_path: FastPath) -> list[Call] | None:

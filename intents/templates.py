@@ -106,7 +106,8 @@ class Grammar:
                 current += re.escape(token) + " "
                 i += 1
         options.append(current)
-        return i, "|".join(options)
+        # the longest alternative first: "(i would love|i would love to hear) {text}" must not take "to hear" as text
+        return i, "|".join(sorted(options, key=len, reverse=True))
 
     def _slot(self, spec: str, slots: dict, text: str) -> str:
         list_name, _, arg = spec.partition(":")

@@ -19,15 +19,22 @@ REQUEST_VERBS = frozenset(
     "open close turn switch set put play pause stop skip mute unmute raise lower increase decrease reduce heat cool "
     "warm start take make navigate bring change adjust crack roll find get drive defrost demist resume cancel "
     "show tell read keep".split())
+HESITATIONS = re.compile(r"\b(?:um+|uh+|uhm|erm|er|hmm+|mm+)\b")
+"""Sounds of hesitation, anywhere in a sentence ("turn the fan down um no actually up"): never a word of it."""
+INTERJECTIONS = frozenset("brr brrr man ugh urgh wow phew gosh jeez geez god oof ooh ah ahh argh damn dang whoa yikes "
+                          "boy hm hmm huh".split())
+"""Exclamations that open a sentence ("brr, I'm freezing", "man, it's boiling"): neither a request nor a name."""
 POLITE_PREFIX = re.compile(
     r"^(?:(?:hey|hi|ok|okay) (?:car|carvoice|assistant)|hey|hi|okay|ok|so|um|uh|erm|er|hmm|well|actually|wait|"
+    rf"(?:oh )?(?:{'|'.join(sorted(INTERJECTIONS))})|"
     r"oh|please|kindly|just|now|i think|no(?= (?:go back|undo)\b)|"
     r"(?:could|can|would|will)(?: not)? you(?: please| maybe| possibly| perhaps)?|cannot you|i (?:want|need|would like) you to|"
     r"i would like to|i want to|i wanna|i (?:want|would like|need|prefer) it(?= \w+er\b)|go ahead and|could we|can we|let us|i need you to|i would not mind|"
     r"if you (?:could|can|would)(?: please)?|if (?:it is|that is) not too much (?:trouble|to ask))\s+")
-POLITE_SUFFIX = re.compile(r"\s+(?:please|thanks|thank you|for me|right now|now|ok|okay|instead|if possible|like crazy|"
+POLITE_SUFFIX = re.compile(r"\s+(?:please|thanks|thank you|(?<!same )for me|right now|now|ok|okay|instead|if possible|like (?:crazy|mad)|"
+                           r"(?:just )?(?:a|one) (?:sec|second|moment)|"
                            r"for (?:a|one) (?:sec|second|moment|bit|while)|"
-                           r"if you (?:can|could|do not mind)|that would be (?:great|nice|lovely|good|awesome|perfect))$")
+                           r"if you (?:can|could|do not mind)|if (?:that|it) is (?:ok|okay|alright|all right|fine|possible|not a problem)|that would be (?:great|nice|lovely|good|awesome|perfect))$")
 GERUND_REQUEST = re.compile(r"^(?:would you mind|do you mind|how about|what about) (?P<verb>\w+)ing\b")
 """'would you mind closing the windows': a request whose verb is a gerund."""
 
@@ -46,7 +53,7 @@ def normalize(text: str) -> str:
     text = re.sub(r"(?<=\w)'s\b", "", text)  # possessive: "my wife's seat" -> "my wife seat"
     text = re.sub(r"(?<=\d)\.(?=\d)", "<dot>", text)
     text = re.sub(r"[^\w\s'<>:-]|(?<!\w)'|'(?!\w)|(?<!\w)-|-(?!\w)", " ", text).replace("<dot>", ".")
-    text = " ".join(text.split())
+    text = " ".join(HESITATIONS.sub(" ", text).split())
     previous = None
     while previous != text:
         previous = text

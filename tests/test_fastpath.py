@@ -119,6 +119,22 @@ def test_more_after_a_change_continues_it_in_its_direction(fast_path):
     ("open it half way", Call("set_window", {"position": 20, "window": "passenger"}),
      [Call("set_window", {"position": 50, "window": "passenger"})]),
     ("turn it up", Call("set_window", {"position": 20, "window": "passenger"}), [Call("change_volume")]),
+    # another place, with or without a new amount or direction, in the words a driver uses
+    ("same for me", Call("change_temperature", {"delta": -2, "zone": "passenger"}),
+     [Call("same_for", {"place": "driver"})]),
+    ("for the passenger too", Call("set_seat_heating", {"level": -66, "seat": "driver"}),
+     [Call("same_for", {"place": "passenger"})]),
+    ("and the same up front", Call("set_fan_speed", {"level": 60, "zone": "rear"}),
+     [Call("same_for", {"place": "front"})]),
+    ("and mine on low", Call("set_seat_heating", {"level": 66, "seat": "passenger"}),
+     [Call("set_seat_heating", {"seat": "driver", "level": 33})]),
+    ("and the feet for the back", Call("set_air_distribution", {"direction": "UP", "zone": "front"}),
+     [Call("set_air_distribution", {"direction": "DOWN", "zone": "rear"})]),
+    ("still cold", Call("change_temperature", {"delta": 1, "zone": "passenger"}),
+     [Call("change_temperature", {"delta": 1, "zone": "passenger"})]),
+    ("bit more", Call("change_fan_speed", {"delta": 20}), [Call("change_fan_speed", {"delta": 20})]),
+    # a self-correction inside the sentence: only what follows counts, read against what it corrects
+    ("no not twenty twenty three", Call("set_temperature", {"value": 20}), [Call("set_temperature", {"value": 23})]),
 ])
 def test_a_follow_up_changes_what_it_names_of_the_last_request(said, previous, calls, fast_path):
     assert fast_path.parse(said, previous) == calls
@@ -131,3 +147,30 @@ def test_a_broken_template_is_refused_with_its_place():
     data["intents"] = {"fly_away": ["fly"]}
     with pytest.raises(TemplateError, match="actions the catalogue does not have: fly_away"):
         compile_sentences(data)
+
+
+@pytest.mark.parametrize("said, calls", [
+    ("set the temperature to twenty no twenty two", [Call("set_temperature", {"value": 22})]),
+    ("turn the fan down um no actually up", [Call("change_fan_speed", {"delta": 20})]),
+    ("take me to no name street", [Call("navigate_to", {"destination": "no name street"})]),  # a name, whole
+    # what is refused, then what is wanted, with no "but" between them
+    ("don't open the window close it", [Call("set_window", {"position": 100}, declined=True),
+                                        Call("set_window", {"position": 0, "window": "driver"})]),
+    ("not louder quieter", [Call("change_volume", declined=True), Call("change_volume", {"delta": -10})]),
+    ("don't stop the music just turn it down", [Call("pause_media", declined=True),
+                                                Call("change_volume", {"delta": -10})]),
+])
+def test_a_driver_correcting_themselves_gets_what_they_corrected_it_to(said, calls, fast_path):
+    assert fast_path.parse(said) == calls
+
+
+@pytest.mark.parametrize("said, calls", [
+    ("I'd love to hear some fleetwood mac", [Call("play_media", {"query": "fleetwood mac"})]),
+    ("play some classical music if that's possible", [Call("play_media", {"query": "classical music"})]),
+    ("man, it's boiling in this car", [Call("change_temperature", {"delta": -2, "zone": "front"})]),
+    ("my son in the back is freezing", [Call("change_temperature", {"delta": 2, "zone": "rear"})]),
+    ("put the rear windows halfway down", [Call("set_window", {"position": 50, "window": "rear"})]),
+    ("hold the music a sec", [Call("pause_media")]),
+])
+def test_exclamations_asides_and_word_order_do_not_hide_the_request(said, calls, fast_path):
+    assert fast_path.parse(said) == calls

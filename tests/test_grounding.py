@@ -114,6 +114,22 @@ def fast_path() -> FastPath:
     # "all fogged up" says how much, not which windows
     ("the windscreen's all fogged up", Call("set_defroster", {"window": "all", "on": True}),
      Call("set_defroster", {"on": True})),
+    # a word inside a longer phrase of the other direction is that phrase's: "too quiet" is up
+    ("the music's too quiet", Call("change_volume", {"delta": 10}), Call("change_volume", {"delta": 10})),
+    ("the music's too quiet", Call("change_volume", {"delta": -10}), Call("change_volume", {"delta": 10})),
+    # hedge words inside a name or a set phrase hedge nothing; a habit, a phone call and an undo are no requests
+    ("I fancy some Stevie Wonder", Call("play_media", {"query": "Stevie Wonder"}),
+     Call("play_media", {"query": "Stevie Wonder"})),
+    ("how long would it take me to drive to berlin", Call("ask_travel_time", {"destination": "Berlin"}),
+     Call("ask_travel_time", {"destination": "Berlin"})),
+    ("play the song before this one", Call("previous_track"), Call("previous_track")),
+    ("mute it for half an hour i'm taking a call", Call("mute_media", {"on": True, "minutes": 30}),
+     Call("mute_media", {"on": True, "minutes": 30})),
+    ("my brother always turns the volume right up", Call("change_volume", {"delta": 10}), None),
+    ("hmm too loud now undo that", Call("change_volume", {"delta": -10}), None),
+    # a name before "could you", as recognisers write it without the comma, speaks to a passenger
+    ("sarah could you turn the music down please", Call("change_volume", {"delta": -10}), None),
+    ("brr, I'm freezing", Call("change_temperature", {"delta": 2}), Call("change_temperature", {"delta": 2})),
 ])
 def test_readings_stand_only_where_the_words_support_them(said, reading, grounded, fast_path):
     assert ground([reading], said, fast_path) == (None if grounded is None else [grounded])
