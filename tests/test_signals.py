@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from vehicle_bus import signals
 from vehicle_bus.signals import SIGNALS, Kind, SignalValueError, get_signal, markdown_table
 
 TEMPERATURE = "Vehicle.Cabin.HVAC.Station.Row1.Driver.Temperature"
@@ -96,3 +97,18 @@ def test_invalid_values_are_refused_with_a_reason(path, value, reason):
 def test_readme_signal_table_is_the_generated_one():
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     assert markdown_table() in readme, "README's signal table is stale: paste `carvoice sim signals --markdown`"
+
+
+BRANCHES = (signals.HVAC, signals.SEAT, signals.DOOR, signals.MEDIA, signals.NAVIGATION,
+            signals.EXTENSION_PREFIX, signals.MEDIA_EXTENSION, signals.NAVIGATION_EXTENSION)
+
+
+def test_every_named_signal_and_lookup_is_in_the_table():
+    named = [value for name, value in vars(signals).items() if name.isupper() and isinstance(value, str)
+             and value.startswith("Vehicle.") and value not in BRANCHES]
+    stations = [lookup(station) for station in signals.HVAC_STATIONS
+                for lookup in (signals.station_temperature, signals.fan_speed, signals.air_distribution)]
+    seats = [lookup(seat) for seat in signals.SEAT_POSITIONS
+             for lookup in (signals.seat_heating, signals.window_position, signals.window_is_open)]
+    assert len(named) > 30 and [path for path in named + stations + seats if path not in SIGNALS] == []
+    assert all(any(path.startswith(branch.rstrip(".") + ".") for path in SIGNALS) for branch in BRANCHES)
