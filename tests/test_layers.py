@@ -97,6 +97,22 @@ def test_the_intents_know_the_car_not_the_transport():
         assert not transport, f"{module} imports {sorted(transport)}"
 
 
+def string_constants(path: Path):
+    """(line, text) of every string constant of a module, the literal parts of f-strings included."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            yield node.lineno, node.value
+
+
+def test_vss_paths_are_spelled_out_only_in_the_signal_table():
+    """Code names a signal by ``vehicle_bus.signals``' constants and lookups, never by a path of its own."""
+    table = ROOT / "vehicle_bus" / "signals.py"
+    modules = [path for package in PACKAGES for path in (ROOT / package).rglob("*.py") if path != table]
+    spelled = [f"{path.relative_to(ROOT)}:{line}" for path in modules for line, text in string_constants(path)
+               if text.startswith("Vehicle.")]
+    assert not spelled, f"VSS paths outside {table.relative_to(ROOT)}: {spelled}"
+
+
 MAX_LINES = 450
 TOO_LONG = {
     "intents/catalogue.py",  # split pending, issue 14
