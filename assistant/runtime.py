@@ -20,7 +20,6 @@ from assistant.voice.speech import Recognizer, Synthesizer
 from assistant.voice.vad import SileroVad
 from hardware.probe import pick, probe
 from hardware.profile import HardwareProfile, load_profile
-from intents.catalogue import SAVED_PLACES
 from intents.dialogue import Dialogue
 from intents.fastpath import Call
 from intents.llm import LlmIntentModel, LlmSettings
@@ -29,6 +28,7 @@ from models.registry import Registry
 from vehicle_bus.brokers import EmbeddedBroker, free_port
 from vehicle_bus.client import BusClient, BusConnectionError
 from vehicle_bus.settings import BusSettings
+from vehicle_bus.signals import SAVED_PLACES
 from vehicle_bus.sim.vehicle import SimulatedVehicle
 
 log = logging.getLogger(__name__)

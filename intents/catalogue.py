@@ -16,15 +16,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from vehicle_bus.signals import SIGNALS
+from vehicle_bus.signals import (AIR_CONDITIONING, CABIN_TEMPERATURE, DESTINATION_LATITUDE,
+                                  DESTINATION_LONGITUDE, DESTINATION_NAME, DISTANCE_TO_DESTINATION,
+                                  FRONT_DEFROSTER, HVAC_STATIONS, LATITUDE, LONGITUDE, LOOKUP,
+                                  LOOKUP_DISTANCE, LOOKUP_NAME, LOOKUP_TIME, MEDIA_ACTION, MEDIA_MUTED,
+                                  MEDIA_SOURCE, MEDIA_VOLUME, OUTSIDE_TEMPERATURE, PLAYED_ARTIST,
+                                  PLAYED_TRACK, REAR_DEFROSTER, RECIRCULATION, ROUTE_STATUS, SAVED_PLACES,
+                                  SEAT_POSITIONS, SELECTED_URI, SIGNALS, SPEED, TIME_TO_DESTINATION,
+                                  TRAFFIC_LEVEL, UNMUTE_IN, air_distribution, fan_speed, seat_heating,
+                                  station_temperature, window_position)
 
-HVAC = "Vehicle.Cabin.HVAC"
-MEDIA = "Vehicle.Cabin.Infotainment.Media"
-NAV = "Vehicle.Private.Carvoice.Navigation"
-NAV_VSS = "Vehicle.Cabin.Infotainment.Navigation"
-MUTED = "Vehicle.Private.Carvoice.Media.IsMuted"
-UNMUTE_IN = "Vehicle.Private.Carvoice.Media.UnmuteIn"
-SAVED_PLACES, LOOKUP = f"{NAV}.SavedPlaces", f"{NAV}.Lookup"
 SAVED_NAME = re.compile(r"[a-z][a-z0-9 ]{0,39}")
 """A saved place's name, as the navigation ECU accepts it."""
 
@@ -97,17 +98,18 @@ class MissingArgument(Exception):
 
 
 # -- places in the car ------------------------------------------------------------------------------
-STATION = f"{HVAC}.Station"
 CLIMATE_ZONES = {
     "driver": ("Row1.Driver",), "passenger": ("Row1.Passenger",), "front": ("Row1.Driver", "Row1.Passenger"),
-    "rear": ("Row2.Driver", "Row2.Passenger"), "all": ("Row1.Driver", "Row1.Passenger", "Row2.Driver", "Row2.Passenger"),
+    "rear": ("Row2.Driver", "Row2.Passenger"), "all": HVAC_STATIONS,
 }
+"""Climate zone -> the HVAC stations it covers."""
 SEATS = {
     "driver": ("Row1.DriverSide",), "passenger": ("Row1.PassengerSide",), "rear_left": ("Row2.DriverSide",),
     "rear_right": ("Row2.PassengerSide",), "front": ("Row1.DriverSide", "Row1.PassengerSide"),
-    "rear": ("Row2.DriverSide", "Row2.PassengerSide"),
-    "all": ("Row1.DriverSide", "Row1.PassengerSide", "Row2.DriverSide", "Row2.PassengerSide"),
+    "rear": ("Row2.DriverSide", "Row2.PassengerSide"), "all": SEAT_POSITIONS,
 }
+"""Seat (or window) -> the seat positions it covers."""
+DRIVER_STATION, DRIVER_SEAT = CLIMATE_ZONES["driver"][0], SEATS["driver"][0]
 PLACE_NAMES = {"driver": "the driver", "passenger": "the passenger", "front": "the front", "rear": "the back",
                "all": "everyone", "rear_left": "the rear left", "rear_right": "the rear right"}
 SOURCES = {"FM": "FM radio", "DAB": "digital radio", "USB": "USB", "BLUETOOTH": "Bluetooth", "INTERNET": "streaming"}
@@ -138,13 +140,27 @@ WINDOWS_CONFIRM_KMH = 80.0
 """Above this speed opening several windows more than half way is confirmed first."""
 VOLUME_JUMP_CONFIRM = 40
 """A volume rise larger than this is confirmed first."""
+TEMPERATURE_RANGE = SIGNALS[station_temperature(DRIVER_STATION)].bounds
+"""The temperatures the car can be set to, in Celsius."""
+AIR_DIRECTIONS = SIGNALS[air_distribution(DRIVER_STATION)].allowed
 
 
-def _range(path: str) -> tuple[float, float]:
-    return SIGNALS[path].bounds
+def setting(path: str) -> dict[str, float]:
+    """The range of an argument that sets ``path``: the signal's own."""
+    low, high = SIGNALS[path].bounds
+    return {"minimum": low, "maximum": high}
 
 
-TEMPERATURE_RANGE = _range(f"{STATION}.Row1.Driver.Temperature")
+def change_of(path: str) -> dict[str, float]:
+    """The range of an argument that changes ``path`` by an amount: at most the signal's span, either way."""
+    low, high = SIGNALS[path].bounds
+    return {"minimum": low - high, "maximum": high - low}
+
+
+def clamped(path: str, value: float) -> float:
+    """``value`` moved into the range of ``path``."""
+    low, high = SIGNALS[path].bounds
+    return max(low, min(high, value))
 
 
 @dataclass(frozen=True)
@@ -281,8 +297,9 @@ def on_arg(what: str) -> Arg:
 
 
 # -- planners and repliers --------------------------------------------------------------------------
-def _stations(zone: str, field_name: str) -> list[str]:
-    return [f"{STATION}.{station}.{field_name}" for station in CLIMATE_ZONES[zone]]
+def _stations(zone: str, signal_of: Callable[[str], str]) -> list[str]:
+    """The paths of one signal (``fan_speed``) of every HVAC station of ``zone``."""
+    return [signal_of(station) for station in CLIMATE_ZONES[zone]]
 
 
 def to_celsius(value: float, unit: str) -> float:
@@ -292,13 +309,12 @@ def to_celsius(value: float, unit: str) -> float:
 def confirmation_question(name: str, args: dict, plan: Plan, state: State) -> str | None:
     """The question to ask before a risky but allowed request is applied, else ``None``."""
     if name == "set_window" and args["position"] > 50 and len(SEATS[args["window"]]) > 1 \
-            and state["Vehicle.Speed"] > WINDOWS_CONFIRM_KMH:
+            and state[SPEED] > WINDOWS_CONFIRM_KMH:
         where = {"all": "all the", "front": "both front", "rear": "both rear"}[args["window"]]
-        return f"Open {where} windows at {state['Vehicle.Speed']:.0f} kilometres per hour?"
-    volume = f"{MEDIA}.Volume"
+        return f"Open {where} windows at {state[SPEED]:.0f} kilometres per hour?"
     for path, value in plan:
-        if path == volume and value - state[volume] > VOLUME_JUMP_CONFIRM:
-            return f"Turn the volume up from {state[volume]} to {value}?"
+        if path == MEDIA_VOLUME and value - state[MEDIA_VOLUME] > VOLUME_JUMP_CONFIRM:
+            return f"Turn the volume up from {state[MEDIA_VOLUME]} to {value}?"
     return None
 
 
@@ -306,7 +322,7 @@ def _temperature_plan(celsius: float, zone: str) -> Plan:
     low, high = TEMPERATURE_RANGE
     if not low <= celsius <= high:
         raise Refusal(f"I can set the temperature between {low:g} and {high:g} degrees.")
-    return [(path, celsius) for path in _stations(zone, "Temperature")]
+    return [(path, celsius) for path in _stations(zone, station_temperature)]
 
 
 FAHRENHEIT_FROM = 50
@@ -327,7 +343,7 @@ def plan_set_temperature(args: dict, state: State) -> Plan:
 def plan_change_temperature(args: dict, state: State) -> Plan:
     low, high = TEMPERATURE_RANGE
     plan = []
-    for path in _stations(args["zone"], "Temperature"):
+    for path in _stations(args["zone"], station_temperature):
         target = state[path] + args["delta"]
         if not low <= target <= high:
             limit = "warmest" if args["delta"] > 0 else "coolest"
@@ -338,22 +354,22 @@ def plan_change_temperature(args: dict, state: State) -> Plan:
 
 
 def reply_temperature(args: dict, state: State) -> str:
-    value = state[_stations(args["zone"], "Temperature")[0]]
+    value = state[_stations(args["zone"], station_temperature)[0]]
     if args.get("unit") == "fahrenheit":
         return f"Temperature set to {args['value']:g} degrees Fahrenheit for {PLACE_NAMES[args['zone']]}."
     return f"Temperature set to {value:g} degrees for {PLACE_NAMES[args['zone']]}."
 
 
 def plan_set_fan(args: dict, state: State) -> Plan:
-    return [(path, args["level"]) for path in _stations(args["zone"], "FanSpeed")]
+    return [(path, args["level"]) for path in _stations(args["zone"], fan_speed)]
 
 
 def plan_change_fan(args: dict, state: State) -> Plan:
-    return [(path, max(0, min(100, state[path] + args["delta"]))) for path in _stations(args["zone"], "FanSpeed")]
+    return [(path, clamped(path, state[path] + args["delta"])) for path in _stations(args["zone"], fan_speed)]
 
 
 def reply_fan(args: dict, state: State) -> str:
-    level = state[_stations(args["zone"], "FanSpeed")[0]]
+    level = state[_stations(args["zone"], fan_speed)[0]]
     return "Fan off." if level == 0 else f"Fan at {level} percent."
 
 
@@ -366,7 +382,7 @@ def said_switch(what: str, path: str) -> Callable[[dict, State], str]:
 
 
 def plan_defroster(args: dict, state: State) -> Plan:
-    path = f"{HVAC}.IsFrontDefrosterActive" if args["window"] == "front" else f"{HVAC}.IsRearDefrosterActive"
+    path = FRONT_DEFROSTER if args["window"] == "front" else REAR_DEFROSTER
     return [(path, args["on"])]
 
 
@@ -375,7 +391,7 @@ def reply_defroster(args: dict, state: State) -> str:
 
 
 def plan_air_distribution(args: dict, state: State) -> Plan:
-    return [(path, args["direction"]) for path in _stations(args["zone"], "AirDistribution")]
+    return [(path, args["direction"]) for path in _stations(args["zone"], air_distribution)]
 
 
 def reply_air_distribution(args: dict, state: State) -> str:
@@ -384,7 +400,7 @@ def reply_air_distribution(args: dict, state: State) -> str:
 
 
 def _seat_paths(seat: str) -> list[str]:
-    return [f"Vehicle.Cabin.Seat.{s}.HeatingCooling" for s in SEATS[seat]]
+    return [seat_heating(s) for s in SEATS[seat]]
 
 
 def plan_seat(args: dict, state: State) -> Plan:
@@ -399,11 +415,11 @@ def reply_seat(args: dict, state: State) -> str:
 
 
 def _window_paths(window: str) -> list[str]:
-    return [f"Vehicle.Cabin.Door.{s}.Window.Position" for s in SEATS[window]]
+    return [window_position(s) for s in SEATS[window]]
 
 
 def plan_window(args: dict, state: State) -> Plan:
-    if args["position"] > 50 and state["Vehicle.Speed"] > WINDOW_FAST_KMH:
+    if args["position"] > 50 and state[SPEED] > WINDOW_FAST_KMH:
         raise Refusal(f"At over {WINDOW_FAST_KMH:g} kilometres per hour I only open the windows half way.")
     return [(path, args["position"]) for path in _window_paths(args["window"])]
 
@@ -419,12 +435,12 @@ def reply_window(args: dict, state: State) -> str:
 
 def plan_play(args: dict, state: State) -> Plan:
     if args.get("query"):
-        return [(f"{MEDIA}.SelectedURI", f"search:{args['query']}")]
-    return [(f"{MEDIA}.Action", "PLAY")]
+        return [(SELECTED_URI, f"search:{args['query']}")]
+    return [(MEDIA_ACTION, "PLAY")]
 
 
 def now_playing(state: State) -> str:
-    track, artist = state[f"{MEDIA}.Played.Track"], state[f"{MEDIA}.Played.Artist"]
+    track, artist = state[PLAYED_TRACK], state[PLAYED_ARTIST]
     if not track:
         return "nothing"
     return f"{track} by {artist}" if artist else track
@@ -439,32 +455,32 @@ def reply_pause(args: dict, state: State) -> str:
 
 
 def plan_volume(args: dict, state: State) -> Plan:
-    return [(f"{MEDIA}.Volume", args["level"])]
+    return [(MEDIA_VOLUME, args["level"])]
 
 
 def plan_change_volume(args: dict, state: State) -> Plan:
-    return [(f"{MEDIA}.Volume", max(0, min(100, state[f"{MEDIA}.Volume"] + args["delta"])))]
+    return [(MEDIA_VOLUME, clamped(MEDIA_VOLUME, state[MEDIA_VOLUME] + args["delta"]))]
 
 
 def plan_mute(args: dict, state: State) -> Plan:
     if args.get("minutes") and args["on"]:  # muted first, so that undo unmutes
-        return [(MUTED, True), (UNMUTE_IN, round(args["minutes"] * 60))]
-    return [(MUTED, args["on"])]
+        return [(MEDIA_MUTED, True), (UNMUTE_IN, round(args["minutes"] * 60))]
+    return [(MEDIA_MUTED, args["on"])]
 
 
 def reply_mute(args: dict, state: State) -> str:
-    if not state[MUTED]:
+    if not state[MEDIA_MUTED]:
         return "Sound back on."
     minutes = round(state[UNMUTE_IN] / 60)
     return f"Muted for {minutes} minute{'s' if minutes != 1 else ''}." if state[UNMUTE_IN] else "Muted."
 
 
 def reply_volume(args: dict, state: State) -> str:
-    return f"Volume {state[f'{MEDIA}.Volume']}."
+    return f"Volume {state[MEDIA_VOLUME]}."
 
 
 def reply_source(args: dict, state: State) -> str:
-    return f"Switched to {SOURCES[state[f'{MEDIA}.Played.Source']]}; playing {now_playing(state)}."
+    return f"Switched to {SOURCES[state[MEDIA_SOURCE]]}; playing {now_playing(state)}."
 
 
 def destination_of(text: str) -> str:
@@ -503,7 +519,7 @@ def _route_target(args: dict, state: State) -> str:
 
 
 def plan_navigate(args: dict, state: State) -> Plan:
-    return [(f"{NAV}.DestinationName", _route_target(args, state))]
+    return [(DESTINATION_NAME, _route_target(args, state))]
 
 
 def plan_look_up(args: dict, state: State) -> Plan:
@@ -519,22 +535,22 @@ def describe_trip(seconds: float, km: float) -> str:
 
 
 def reply_travel_time(args: dict, state: State) -> str:
-    return (f"{state[f'{NAV}.LookupName']} is {describe_trip(state[f'{NAV}.LookupTime'], state[f'{NAV}.LookupDistance'])}"
+    return (f"{state[LOOKUP_NAME]} is {describe_trip(state[LOOKUP_TIME], state[LOOKUP_DISTANCE])}"
             f" away in today's traffic.")
 
 
 def reply_find_place(args: dict, state: State) -> str:
-    return (f"The nearest is {state[f'{NAV}.LookupName']}, "
-            f"{describe_trip(state[f'{NAV}.LookupTime'], state[f'{NAV}.LookupDistance'])} away. "
+    return (f"The nearest is {state[LOOKUP_NAME]}, "
+            f"{describe_trip(state[LOOKUP_TIME], state[LOOKUP_DISTANCE])} away. "
             f"Say 'take me there' to go.")
 
 
 def reply_traffic(args: dict, state: State) -> str:
-    level = state[f"{NAV}.TrafficLevel"].lower()
-    if state[f"{NAV}.RouteStatus"] != "ACTIVE":
+    level = state[TRAFFIC_LEVEL].lower()
+    if state[ROUTE_STATUS] != "ACTIVE":
         return f"Traffic around here is {level}."
     delay = " There is a jam on the way." if level == "heavy" else ""
-    return (f"Traffic is {level} on the way to {state[f'{NAV}.DestinationName']}: "
+    return (f"Traffic is {level} on the way to {state[DESTINATION_NAME]}: "
             f"{describe_eta(state)} to go.{delay}")
 
 
@@ -542,56 +558,56 @@ def plan_save_place(args: dict, state: State) -> Plan:
     name = re.sub(r"^(?:my|the|our) ", "", args["name"].strip().lower())
     if not SAVED_NAME.fullmatch(name):
         raise Refusal("A saved place needs a short name, like home or work.")
-    if state[f"{NAV}.RouteStatus"] == "ACTIVE":
-        lat, lon = state[f"{NAV_VSS}.DestinationSet.Latitude"], state[f"{NAV_VSS}.DestinationSet.Longitude"]
+    if state[ROUTE_STATUS] == "ACTIVE":
+        lat, lon = state[DESTINATION_LATITUDE], state[DESTINATION_LONGITUDE]
     else:
-        lat, lon = state["Vehicle.CurrentLocation.Latitude"], state["Vehicle.CurrentLocation.Longitude"]
+        lat, lon = state[LATITUDE], state[LONGITUDE]
     places = json.loads(state[SAVED_PLACES]) | {name: f"{lat:.5f}, {lon:.5f}"}
     return [(SAVED_PLACES, json.dumps(places, sort_keys=True))]
 
 
 def reply_save_place(args: dict, state: State) -> str:
-    where = "the destination" if state[f"{NAV}.RouteStatus"] == "ACTIVE" else "where we are"
+    where = "the destination" if state[ROUTE_STATUS] == "ACTIVE" else "where we are"
     return f"Saved {where} as {re.sub(r'^(?:my|the|our) ', '', args['name'].strip().lower())}."
 
 
 def describe_eta(state: State) -> str:
-    return describe_trip(state[f"{NAV}.TimeToDestination"], state[f"{NAV}.DistanceToDestination"])
+    return describe_trip(state[TIME_TO_DESTINATION], state[DISTANCE_TO_DESTINATION])
 
 
 def reply_navigate(args: dict, state: State) -> str:
-    return f"Navigating to {state[f'{NAV}.DestinationName']}: {describe_eta(state)}."
+    return f"Navigating to {state[DESTINATION_NAME]}: {describe_eta(state)}."
 
 
 def plan_cancel_navigation(args: dict, state: State) -> Plan:
-    if state[f"{NAV}.RouteStatus"] != "ACTIVE":
+    if state[ROUTE_STATUS] != "ACTIVE":
         raise Refusal("There is no route to cancel.")
-    return [(f"{NAV}.DestinationName", "")]
+    return [(DESTINATION_NAME, "")]
 
 
 def reply_cabin_temperature(args: dict, state: State) -> str:
-    return (f"It's {state[f'{HVAC}.AmbientAirTemperature']:.0f} degrees inside; the temperature is set to "
-            f"{state[f'{STATION}.Row1.Driver.Temperature']:g}.")
+    return (f"It's {state[CABIN_TEMPERATURE]:.0f} degrees inside; the temperature is set to "
+            f"{state[station_temperature(DRIVER_STATION)]:g}.")
 
 
 def reply_outside_temperature(args: dict, state: State) -> str:
-    return f"It's {state['Vehicle.Exterior.AirTemperature']:.0f} degrees outside."
+    return f"It's {state[OUTSIDE_TEMPERATURE]:.0f} degrees outside."
 
 
 def reply_now_playing(args: dict, state: State) -> str:
-    if not state[f"{MEDIA}.Played.Track"]:
+    if not state[PLAYED_TRACK]:
         return "Nothing is playing."
-    paused = " (paused)" if state[f"{MEDIA}.Action"] == "STOP" else ""
+    paused = " (paused)" if state[MEDIA_ACTION] == "STOP" else ""
     return f"This is {now_playing(state)}{paused}."
 
 
 def reply_eta(args: dict, state: State) -> str:
-    status = state[f"{NAV}.RouteStatus"]
+    status = state[ROUTE_STATUS]
     if status == "ARRIVED":
-        return f"We have arrived at {state[f'{NAV}.DestinationName']}."
+        return f"We have arrived at {state[DESTINATION_NAME]}."
     if status != "ACTIVE":
         return "There is no active route."
-    return f"{describe_eta(state).capitalize()} to {state[f'{NAV}.DestinationName']}."
+    return f"{describe_eta(state).capitalize()} to {state[DESTINATION_NAME]}."
 
 
 def no_plan(args: dict, state: State) -> Plan:
@@ -608,71 +624,75 @@ def _actions() -> list[Action]:
         Action("set_temperature", "climate", "set the cabin temperature",
                (Arg("value", "number", "the temperature", minimum=-50, maximum=100, ask="What temperature would you like?"),
                 Arg("unit", "enum", "temperature unit", ("celsius", "fahrenheit"), default="celsius"), zone_arg()),
-               tuple(_stations("all", "Temperature")), plan_set_temperature, reply_temperature,
+               tuple(_stations("all", station_temperature)), plan_set_temperature, reply_temperature,
                ("set the temperature to 21", "make it 70 degrees fahrenheit", "driver side 22 degrees"),
                infer=infer_unit),
         Action("change_temperature", "climate", "make it warmer (delta > 0) or cooler (delta < 0), in degrees",
-               (Arg("delta", "number", "the temperature change", minimum=-12, maximum=12, default=1.0), zone_arg()),
-               tuple(_stations("all", "Temperature")), plan_change_temperature, reply_temperature,
+               (Arg("delta", "number", "the temperature change",
+                    **change_of(station_temperature(DRIVER_STATION)), default=1.0), zone_arg()),
+               tuple(_stations("all", station_temperature)), plan_change_temperature, reply_temperature,
                ("warmer", "two degrees cooler", "I'm cold")),
         Action("set_fan_speed", "climate", "set the fan speed in percent; 0 turns the fan off",
-               (Arg("level", "integer", "the fan speed", minimum=0, maximum=100, ask="How strong should the fan be?"),
-                zone_arg()),
-               tuple(_stations("all", "FanSpeed")), plan_set_fan, reply_fan, ("fan to half", "fan off", "max fan")),
+               (Arg("level", "integer", "the fan speed", **setting(fan_speed(DRIVER_STATION)),
+                    ask="How strong should the fan be?"), zone_arg()),
+               tuple(_stations("all", fan_speed)), plan_set_fan, reply_fan,
+               ("fan to half", "fan off", "max fan")),
         Action("change_fan_speed", "climate", "more (delta > 0) or less (delta < 0) fan, in percent",
-               (Arg("delta", "integer", "the fan change", minimum=-100, maximum=100, default=20), zone_arg()),
-               tuple(_stations("all", "FanSpeed")), plan_change_fan, reply_fan, ("more air", "less fan")),
+               (Arg("delta", "integer", "the fan change", **change_of(fan_speed(DRIVER_STATION)), default=20),
+                zone_arg()),
+               tuple(_stations("all", fan_speed)), plan_change_fan, reply_fan, ("more air", "less fan")),
         Action("set_air_conditioning", "climate", "switch the air conditioning on or off", (on_arg("AC"),),
-               (f"{HVAC}.IsAirConditioningActive",), switch(f"{HVAC}.IsAirConditioningActive"),
-               said_switch("Air conditioning", f"{HVAC}.IsAirConditioningActive"), ("turn on the AC", "AC off")),
+               (AIR_CONDITIONING,), switch(AIR_CONDITIONING),
+               said_switch("Air conditioning", AIR_CONDITIONING), ("turn on the AC", "AC off")),
         Action("set_recirculation", "climate", "switch air recirculation on or off", (on_arg("recirculation"),),
-               (f"{HVAC}.IsRecirculationActive",), switch(f"{HVAC}.IsRecirculationActive"),
-               said_switch("Recirculation", f"{HVAC}.IsRecirculationActive"), ("recirculate the air",)),
+               (RECIRCULATION,), switch(RECIRCULATION),
+               said_switch("Recirculation", RECIRCULATION), ("recirculate the air",)),
         Action("set_defroster", "climate", "switch the front (windscreen) or rear window defroster",
                (Arg("window", "enum", "which defroster", ("front", "rear"), default="front"), on_arg("the defroster")),
-               (f"{HVAC}.IsFrontDefrosterActive", f"{HVAC}.IsRearDefrosterActive"), plan_defroster,
+               (FRONT_DEFROSTER, REAR_DEFROSTER), plan_defroster,
                reply_defroster, ("defrost the windscreen", "rear defroster off")),
         Action("set_air_distribution", "climate", "direct the air: UP windscreen, MIDDLE face, DOWN feet",
-               (Arg("direction", "enum", "air direction", ("UP", "MIDDLE", "DOWN"), ask="Feet, face or windscreen?"),
+               (Arg("direction", "enum", "air direction", AIR_DIRECTIONS, ask="Feet, face or windscreen?"),
                 zone_arg()),
-               tuple(_stations("all", "AirDistribution")), plan_air_distribution, reply_air_distribution,
+               tuple(_stations("all", air_distribution)), plan_air_distribution, reply_air_distribution,
                ("air to my feet",)),
         Action("set_seat_heating", "climate", "seat heating (level > 0) or cooling (level < 0) in percent; 0 = off",
-               (Arg("level", "integer", "the seat level", minimum=-100, maximum=100, default=66),
+               (Arg("level", "integer", "the seat level", **setting(seat_heating(DRIVER_SEAT)), default=66),
                 seat_arg("seat", "driver")),
                tuple(_seat_paths("all")), plan_seat, reply_seat, ("heat my seat", "passenger seat heating off")),
         Action("set_window", "climate", "open (position 100) or close (0) windows, in percent",
-               (Arg("position", "integer", "the window opening", minimum=0, maximum=100, ask="Open or close it?"),
+               (Arg("position", "integer", "the window opening", **setting(window_position(DRIVER_SEAT)),
+                    ask="Open or close it?"),
                 seat_arg("window", "driver")),
                tuple(_window_paths("all")), plan_window, reply_window, ("open my window", "close all windows")),
         Action("play_media", "media", "play music: an artist, album, song, station or genre; empty resumes",
-               (Arg("query", "text", "what to play"),), (f"{MEDIA}.SelectedURI", f"{MEDIA}.Action"),
+               (Arg("query", "text", "what to play"),), (SELECTED_URI, MEDIA_ACTION),
                plan_play, reply_play, ("play some jazz", "play Bohemian Rhapsody", "resume the music")),
-        Action("pause_media", "media", "pause playback", (), (f"{MEDIA}.Action",),
-               lambda args, state: [(f"{MEDIA}.Action", "STOP")], reply_pause, ("pause the music",)),
-        Action("next_track", "media", "skip to the next track or station", (), (f"{MEDIA}.Action",),
-               lambda args, state: [(f"{MEDIA}.Action", "SKIP_FORWARD")], reply_play, ("next song",)),
-        Action("previous_track", "media", "go back to the previous track or station", (), (f"{MEDIA}.Action",),
-               lambda args, state: [(f"{MEDIA}.Action", "SKIP_BACKWARD")], reply_play, ("previous track",)),
+        Action("pause_media", "media", "pause playback", (), (MEDIA_ACTION,),
+               lambda args, state: [(MEDIA_ACTION, "STOP")], reply_pause, ("pause the music",)),
+        Action("next_track", "media", "skip to the next track or station", (), (MEDIA_ACTION,),
+               lambda args, state: [(MEDIA_ACTION, "SKIP_FORWARD")], reply_play, ("next song",)),
+        Action("previous_track", "media", "go back to the previous track or station", (), (MEDIA_ACTION,),
+               lambda args, state: [(MEDIA_ACTION, "SKIP_BACKWARD")], reply_play, ("previous track",)),
         Action("set_volume", "media", "set the media volume in percent",
-               (Arg("level", "integer", "the volume", minimum=0, maximum=100, ask="What volume?"),),
-               (f"{MEDIA}.Volume",), plan_volume, reply_volume, ("volume to 30",)),
+               (Arg("level", "integer", "the volume", **setting(MEDIA_VOLUME), ask="What volume?"),),
+               (MEDIA_VOLUME,), plan_volume, reply_volume, ("volume to 30",)),
         Action("change_volume", "media", "louder (delta > 0) or quieter (delta < 0), in percent",
-               (Arg("delta", "integer", "the volume change", minimum=-100, maximum=100, default=10),),
-               (f"{MEDIA}.Volume",), plan_change_volume, reply_volume, ("louder", "turn it down")),
+               (Arg("delta", "integer", "the volume change", **change_of(MEDIA_VOLUME), default=10),),
+               (MEDIA_VOLUME,), plan_change_volume, reply_volume, ("louder", "turn it down")),
         Action("mute_media", "media", "mute (on) or unmute (off) the media, optionally for some minutes",
                (on_arg("mute"), Arg("minutes", "number", "how long to stay muted", minimum=1, maximum=720)),
-               (MUTED, UNMUTE_IN), plan_mute, reply_mute, ("mute", "mute for ten minutes", "unmute")),
+               (MEDIA_MUTED, UNMUTE_IN), plan_mute, reply_mute, ("mute", "mute for ten minutes", "unmute")),
         Action("set_media_source", "media", "switch the audio source",
                (Arg("source", "enum", "the audio source", tuple(SOURCES), ask="Which source?"),),
-               (f"{MEDIA}.Played.Source",), switch(f"{MEDIA}.Played.Source", "source"), reply_source,
+               (MEDIA_SOURCE,), switch(MEDIA_SOURCE, "source"), reply_source,
                ("switch to bluetooth", "play the radio")),
         Action("navigate_to", "navigation",
                "start route guidance to a city, or to poi:<category> for the nearest " + "/".join(POI_CATEGORIES),
                (Arg("destination", "text", "the destination", ask="Where would you like to go?"),),
-               (f"{NAV}.DestinationName",), plan_navigate, reply_navigate,
+               (DESTINATION_NAME,), plan_navigate, reply_navigate,
                ("navigate to Munich", "take me to the nearest charging station")),
-        Action("cancel_navigation", "navigation", "stop route guidance", (), (f"{NAV}.DestinationName",),
+        Action("cancel_navigation", "navigation", "stop route guidance", (), (DESTINATION_NAME,),
                plan_cancel_navigation, lambda args, state: "Route guidance stopped.", ("cancel the route",)),
         Action("save_place", "navigation", "save the destination (or, without a route, where the car is) by name",
                (Arg("name", "text", "the name to save it as", ask="What should I call it?"),), (SAVED_PLACES,),
@@ -685,18 +705,18 @@ def _actions() -> list[Action]:
                plan_look_up, reply_find_place, ("where is the nearest pharmacy", "is there a charger nearby"),
                kind="question"),
         Action("ask_traffic", "info", "tell how the traffic is on the route or around here", (),
-               (f"{NAV}.TrafficLevel",), no_plan, reply_traffic, ("how's the traffic", "is there a jam on my route"),
+               (TRAFFIC_LEVEL,), no_plan, reply_traffic, ("how's the traffic", "is there a jam on my route"),
                kind="question"),
         Action("ask_cabin_temperature", "info", "tell the temperature inside the car", (),
-               (f"{HVAC}.AmbientAirTemperature",), no_plan, reply_cabin_temperature,
+               (CABIN_TEMPERATURE,), no_plan, reply_cabin_temperature,
                ("what's the temperature inside",), kind="question"),
         Action("ask_outside_temperature", "info", "tell the temperature outside", (),
-               ("Vehicle.Exterior.AirTemperature",), no_plan, reply_outside_temperature,
+               (OUTSIDE_TEMPERATURE,), no_plan, reply_outside_temperature,
                ("how cold is it outside",), kind="question"),
-        Action("ask_now_playing", "info", "tell what is playing", (), (f"{MEDIA}.Played.Track",), no_plan,
+        Action("ask_now_playing", "info", "tell what is playing", (), (PLAYED_TRACK,), no_plan,
                reply_now_playing, ("what's playing",), kind="question"),
         Action("ask_eta", "info", "tell the time and distance to the destination", (),
-               (f"{NAV}.TimeToDestination", f"{NAV}.DistanceToDestination"), no_plan, reply_eta,
+               (TIME_TO_DESTINATION, DISTANCE_TO_DESTINATION), no_plan, reply_eta,
                ("how long until we arrive",), kind="question"),
         Action("undo", "dialogue", "undo the last action", (), (), no_plan, reply_undone, ("cancel that",),
                kind="dialogue"),

@@ -28,6 +28,7 @@ from intents.fastpath import AMOUNT_LISTS, PLACE_ARGS, SLOT_LISTS, Call, FastPat
 from intents.grounding import ground
 from intents.text import normalize, with_digits
 from intents.vehicle import Vehicle, VehicleError
+from vehicle_bus.signals import MEDIA_ACTION, SELECTED_URI, fan_speed, station_temperature
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +41,8 @@ DISMISSED = "OK."
 NO_ACTION = {"unsafe": (UNSAFE, "fast"), "empty": (NOT_UNDERSTOOD, "none"), "none": (OUT_OF_DOMAIN, "none"),
              "llm": (OUT_OF_DOMAIN, "llm"), "unsure": (UNSURE, "llm"), "dismissed": (DISMISSED, "fast")}
 """Why no action was taken -> (reply, path reported)."""
-INVERSE_WRITES = {("Vehicle.Cabin.Infotainment.Media.Action", "SKIP_FORWARD"): "SKIP_BACKWARD",
-                  ("Vehicle.Cabin.Infotainment.Media.Action", "SKIP_BACKWARD"): "SKIP_FORWARD"}
+INVERSE_WRITES = {(MEDIA_ACTION, "SKIP_FORWARD"): "SKIP_BACKWARD",
+                  (MEDIA_ACTION, "SKIP_BACKWARD"): "SKIP_FORWARD"}
 """Writes whose undo is another command rather than the previous value."""
 NUMBER_ANSWER = re.compile(r"(?:(?:to|at|make it|set it to|about|around)\s+)?(?P<n>-?\d+(?:\.\d+)?)\s*"
                            r"(?:degrees?|percent|fahrenheit|celsius|c|f)?(?:\s+degrees?)?(?:\s+please)?")
@@ -220,12 +221,12 @@ class Dialogue:
             place = {"rear_left": "rear", "rear_right": "rear"}.get(place, place)
             if place not in CLIMATE_ZONES:
                 return Call(previous.name, {**previous.args, key: "front"})
-        copied = {"change_temperature": ("set_temperature", "value", "Temperature"),
-                  "change_fan_speed": ("set_fan_speed", "level", "FanSpeed")}
+        copied = {"change_temperature": ("set_temperature", "value", station_temperature),
+                  "change_fan_speed": ("set_fan_speed", "level", fan_speed)}
         if previous.name in copied and applied:  # copy the value the change left, rather than change again
-            name, arg, signal = copied[previous.name]
+            name, arg, signal_of = copied[previous.name]
             station = CLIMATE_ZONES[previous.args.get("zone", "front")][0]
-            value = self.vehicle.state()[f"Vehicle.Cabin.HVAC.Station.{station}.{signal}"]
+            value = self.vehicle.state()[signal_of(station)]
             return Call(name, {arg: value, "zone": place})
         return Call(previous.name, {**previous.args, key: place})
 
@@ -283,8 +284,8 @@ class Dialogue:
                 self._roll_back(done)
                 raise
             undo_value = INVERSE_WRITES.get((path, value), before)
-            if path == "Vehicle.Cabin.Infotainment.Media.SelectedURI" and not before:
-                path, undo_value = "Vehicle.Cabin.Infotainment.Media.Action", "STOP"  # nothing was selected before
+            if path == SELECTED_URI and not before:
+                path, undo_value = MEDIA_ACTION, "STOP"  # nothing was selected before
             done.append((path, undo_value))
         return done
 

@@ -89,9 +89,28 @@ def test_loading_the_config_loads_no_audio_stack():
                          "llama_cpp"}
 
 
-def test_the_dialogue_knows_the_car_not_the_transport():
+def test_the_intents_know_the_car_not_the_transport():
+    """Only ``intents.vehicle`` reaches the bus; the rest of the layer knows of it only the signal table."""
     graph = import_graph()
-    assert not {m for m in graph["intents.dialogue"] if m.startswith("vehicle_bus")}, graph["intents.dialogue"]
+    for module in (m for m in graph if m.startswith("intents.") and m != "intents.vehicle"):
+        transport = {m for m in graph[module] if m.startswith("vehicle_bus") and m != "vehicle_bus.signals"}
+        assert not transport, f"{module} imports {sorted(transport)}"
+
+
+def string_constants(path: Path):
+    """(line, text) of every string constant of a module, the literal parts of f-strings included."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            yield node.lineno, node.value
+
+
+def test_vss_paths_are_spelled_out_only_in_the_signal_table():
+    """Code names a signal by ``vehicle_bus.signals``' constants and lookups, never by a path of its own."""
+    table = ROOT / "vehicle_bus" / "signals.py"
+    modules = [path for package in PACKAGES for path in (ROOT / package).rglob("*.py") if path != table]
+    spelled = [f"{path.relative_to(ROOT)}:{line}" for path in modules for line, text in string_constants(path)
+               if text.startswith("Vehicle.")]
+    assert not spelled, f"VSS paths outside {table.relative_to(ROOT)}: {spelled}"
 
 
 MAX_LINES = 450

@@ -16,7 +16,7 @@ from assistant.voice.audio import ASR_RATE
 from assistant.voice.devices import AudioDeviceError, PyAudioInput, PyAudioOutput
 from assistant.voice.events import BusEventSink, events_topic
 from assistant.config import ListenMode, LiveSettings
-from assistant.voice.live import WAKE_ACK, PUSH_TO_TALK, LiveAssistant, endpoint_settings, strip_wake_phrase, \
+from assistant.voice.live import WAKE_ACK, LiveAssistant, endpoint_settings, strip_wake_phrase, \
     watch_push_to_talk_button
 from assistant.voice.pipeline import VoicePipeline, VoiceTurn
 from assistant.voice.vad import FRAME, Endpointer, SileroVad
@@ -26,6 +26,7 @@ from tests.fake_audio import Do, FakePyAudio, Until, silence
 from tests.helpers import CARVOICE, eventually
 from tests.speech import said
 from vehicle_bus.protocol import ControlRequest, control_topic
+from vehicle_bus.signals import PUSH_TO_TALK
 
 TEMPERATURE = "Vehicle.Cabin.HVAC.Station.Row1.Driver.Temperature"
 GENRE = "Vehicle.Cabin.Infotainment.Media.Played.Genre"

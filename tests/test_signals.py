@@ -1,9 +1,11 @@
 """The signal table: VSS names, validation, and the docs derived from it."""
 
+import re
 from pathlib import Path
 
 import pytest
 
+from vehicle_bus import signals
 from vehicle_bus.signals import SIGNALS, Kind, SignalValueError, get_signal, markdown_table
 
 TEMPERATURE = "Vehicle.Cabin.HVAC.Station.Row1.Driver.Temperature"
@@ -96,3 +98,32 @@ def test_invalid_values_are_refused_with_a_reason(path, value, reason):
 def test_readme_signal_table_is_the_generated_one():
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     assert markdown_table() in readme, "README's signal table is stale: paste `carvoice sim signals --markdown`"
+
+
+BRANCHES = (signals.HVAC, signals.SEAT, signals.DOOR, signals.MEDIA, signals.NAVIGATION,
+            signals.EXTENSION_PREFIX, signals.MEDIA_EXTENSION, signals.NAVIGATION_EXTENSION)
+
+
+def test_every_named_signal_and_lookup_is_in_the_table():
+    named = [value for name, value in vars(signals).items() if name.isupper() and isinstance(value, str)
+             and value.startswith("Vehicle.") and value not in BRANCHES]
+    stations = [lookup(station) for station in signals.HVAC_STATIONS
+                for lookup in (signals.station_temperature, signals.fan_speed, signals.air_distribution)]
+    seats = [lookup(seat) for seat in signals.SEAT_POSITIONS
+             for lookup in (signals.seat_heating, signals.window_position, signals.window_is_open)]
+    assert len(named) > 30 and [path for path in named + stations + seats if path not in SIGNALS] == []
+    assert all(any(path.startswith(branch.rstrip(".") + ".") for path in SIGNALS) for branch in BRANCHES)
+
+
+def test_the_dash_page_names_only_signals_of_the_table():
+    """The page's JavaScript and HTML spell paths out (they cannot import the table): each must be in it."""
+    static = Path(__file__).parents[1] / "assistant" / "dash" / "static"
+    page = (static / "index.html").read_text() + (static / "dash.js").read_text()
+    branches = dict(re.findall(r'(\w+) = "(Vehicle\.[\w.]*\.)"', page))  # NAV = "Vehicle.(...).Navigation."
+    joined = [branches[name] + rest for name, rest in re.findall(r'\b(\w+) \+ "([\w.]+)"', page)
+              if name in branches]
+    spelled = re.findall(r"Vehicle\.[\w.]*", page)
+    unknown = [path for path in joined + spelled if path not in SIGNALS
+               and not (path.endswith(".") and any(known.startswith(path) for known in SIGNALS))]
+    assert len(joined) > 5 and len(spelled) > 20
+    assert not unknown, f"the dash names signals the car lacks: {unknown}"

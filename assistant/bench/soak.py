@@ -64,22 +64,15 @@ from vehicle_bus.brokers import MosquittoBroker
 from vehicle_bus.client import AckTimeout, BusClient, BusError, BusMessage, SetRejected
 from vehicle_bus.protocol import Ack, SetRequest
 from vehicle_bus.settings import BusSettings
-from vehicle_bus.signals import SIGNALS, get_signal
+from vehicle_bus.signals import (HVAC_STATIONS, NAVIGATION_VOLUME, SEAT_POSITIONS, SIGNALS, fan_speed,
+                                  get_signal, seat_heating, station_temperature)
 from vehicle_bus.sim.gazetteer import Gazetteer
 from vehicle_bus.sim.media_library import MediaLibrary
 from vehicle_bus.sim.vehicle import SimulatedVehicle, default_ecus
 
-DIRECT_SIGNALS = (
-    "Vehicle.Cabin.HVAC.Station.Row2.Driver.Temperature",
-    "Vehicle.Cabin.HVAC.Station.Row2.Passenger.Temperature",
-    "Vehicle.Cabin.HVAC.Station.Row2.Driver.FanSpeed",
-    "Vehicle.Cabin.HVAC.Station.Row2.Passenger.FanSpeed",
-    "Vehicle.Cabin.Seat.Row1.DriverSide.HeatingCooling",
-    "Vehicle.Cabin.Seat.Row1.PassengerSide.HeatingCooling",
-    "Vehicle.Cabin.Seat.Row2.DriverSide.HeatingCooling",
-    "Vehicle.Cabin.Seat.Row2.PassengerSide.HeatingCooling",
-    "Vehicle.Cabin.Infotainment.Navigation.Volume",
-)
+REAR_STATIONS = tuple(station for station in HVAC_STATIONS if station.startswith("Row2."))
+DIRECT_SIGNALS = (*map(station_temperature, REAR_STATIONS), *map(fan_speed, REAR_STATIONS),
+                  *map(seat_heating, SEAT_POSITIONS), NAVIGATION_VOLUME)
 """What the set-request stream writes: signals no other signal depends on and the dialogue leaves alone."""
 SENTENCES = ("set the temperature to {t}", "turn the fan up", "make it warmer", "set the fan to {p} percent",
              "turn the fan down", "make it a bit cooler", "what is the temperature", "turn on the air conditioning",

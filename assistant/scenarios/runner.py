@@ -21,7 +21,7 @@ from assistant.config import CarvoiceConfig
 from assistant.voice.devices import NullOutput, RecordedInput
 from assistant.voice.driver_voice import driver_speech
 from assistant.voice.events import PipelineEvent
-from assistant.voice.live import PUSH_TO_TALK, LiveAssistant, watch_push_to_talk_button
+from assistant.voice.live import LiveAssistant, watch_push_to_talk_button
 from assistant.voice.pipeline import VoicePipeline, VoiceTurn
 from assistant.runtime import LazyLlm, build_speech, hardware_profile
 from assistant.scenarios.schema import Approx, AudioEffects, Expect, Scenario, Step
@@ -34,6 +34,7 @@ from vehicle_bus.brokers import EmbeddedBroker, MosquittoBroker, free_port
 from vehicle_bus.client import BusClient
 from vehicle_bus.protocol import Ack, ControlRequest, Faults, ack_topic, set_topic
 from vehicle_bus.settings import BusSettings
+from vehicle_bus.signals import PUSH_TO_TALK
 from vehicle_bus.sim.gazetteer import Gazetteer
 from vehicle_bus.sim.media_library import MediaLibrary
 from vehicle_bus.sim.vehicle import SimulatedVehicle, default_ecus

@@ -44,13 +44,13 @@ from assistant.voice.speech import Transcript
 from assistant.voice.vad import FRAME, EndpointEvent, Endpointer, EndpointSettings, SileroVad
 from vehicle_bus.client import BusClient, BusMessage
 from vehicle_bus.protocol import ProtocolError, SignalValue, value_topic
+from vehicle_bus.signals import PUSH_TO_TALK
 
 log = logging.getLogger(__name__)
 
 WAKE_ACK = "Yes?"
 BLURRED_GREETINGS = {"a", "hey", "hay", "hi", "he", "eh", "ay", "ok", "okay"}
 """How recognisers hear a quick "hey" at the start of an utterance."""
-PUSH_TO_TALK = "Vehicle.Private.Carvoice.PushToTalk.IsPressed"
 MAX_WAITING = 1
 """Utterances that may wait while the responder is busy; on live input a newer one pushes the oldest out."""
 STALE_AFTER_S = 10.0

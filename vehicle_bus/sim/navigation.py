@@ -12,20 +12,12 @@ import re
 import threading
 from typing import Any
 
-from vehicle_bus.signals import EXTENSION_PREFIX
+from vehicle_bus.signals import (DESTINATION_LATITUDE, DESTINATION_LONGITUDE, DESTINATION_NAME,
+                                  DISTANCE_TO_DESTINATION, LATITUDE, LONGITUDE, LOOKUP, LOOKUP_DISTANCE,
+                                  LOOKUP_NAME, LOOKUP_TIME, NAVIGATION, NAVIGATION_EXTENSION, ROUTE_STATUS,
+                                  SAVED_PLACES, SPEED, TIME_TO_DESTINATION, TRAFFIC_LEVEL)
 from vehicle_bus.sim.ecu import Changes, Ecu, Rejected, State
 from vehicle_bus.sim.gazetteer import POI_BRANDS, Gazetteer, Place, distance_km
-
-NAV = "Vehicle.Cabin.Infotainment.Navigation"
-EXT_NAV = f"{EXTENSION_PREFIX}Navigation"
-DEST_LAT, DEST_LON = f"{NAV}.DestinationSet.Latitude", f"{NAV}.DestinationSet.Longitude"
-DEST_NAME, ROUTE_STATUS = f"{EXT_NAV}.DestinationName", f"{EXT_NAV}.RouteStatus"
-DISTANCE, TIME_LEFT, TRAFFIC = f"{EXT_NAV}.DistanceToDestination", f"{EXT_NAV}.TimeToDestination", \
-    f"{EXT_NAV}.TrafficLevel"
-SAVED_PLACES, LOOKUP = f"{EXT_NAV}.SavedPlaces", f"{EXT_NAV}.Lookup"
-LOOKUP_NAME, LOOKUP_DISTANCE, LOOKUP_TIME = f"{EXT_NAV}.LookupName", f"{EXT_NAV}.LookupDistance", \
-    f"{EXT_NAV}.LookupTime"
-LATITUDE, LONGITUDE, SPEED = "Vehicle.CurrentLocation.Latitude", "Vehicle.CurrentLocation.Longitude", "Vehicle.Speed"
 
 ROAD_FACTOR = 1.25
 """Road distance per straight-line distance."""
@@ -45,7 +37,7 @@ def cruise_speed_kmh(remaining_km: float) -> float:
 
 
 class NavigationEcu(Ecu):
-    prefixes = (f"{NAV}.", f"{EXT_NAV}.")
+    prefixes = (f"{NAVIGATION}.", f"{NAVIGATION_EXTENSION}.")
 
     def __init__(self, gazetteer: Gazetteer):
         self.gazetteer = gazetteer
@@ -57,16 +49,18 @@ class NavigationEcu(Ecu):
         return TRAFFIC_CYCLE[int(self._clock_s // TRAFFIC_PERIOD_S) % len(TRAFFIC_CYCLE)]
 
     def apply(self, path: str, value: Any, state: State) -> Changes:
-        if path == DEST_NAME:
+        if path == DESTINATION_NAME:
             return self._cancel(state) if not value.strip() else self._route_to(self._find(value, state), state)
         if path == LOOKUP:
             return self._look_up(value, state)
         if path == SAVED_PLACES:
             return {SAVED_PLACES: json.dumps(saved_places(value), sort_keys=True)}
-        if path in (DEST_LAT, DEST_LON):
+        if path in (DESTINATION_LATITUDE, DESTINATION_LONGITUDE):
             active = state[ROUTE_STATUS] == "ACTIVE"
-            lat = value if path == DEST_LAT else (state[DEST_LAT] if active else state[LATITUDE])
-            lon = value if path == DEST_LON else (state[DEST_LON] if active else state[LONGITUDE])
+            lat = value if path == DESTINATION_LATITUDE else \
+                state[DESTINATION_LATITUDE if active else LATITUDE]
+            lon = value if path == DESTINATION_LONGITUDE else \
+                state[DESTINATION_LONGITUDE if active else LONGITUDE]
             return self._route_to(Place(f"{lat:.5f}, {lon:.5f}", lat, lon, "coordinates"), state)
         return {path: value}
 
@@ -100,8 +94,8 @@ class NavigationEcu(Ecu):
         remaining = self._road_km(place, state)
         if remaining < ARRIVAL_KM:
             raise Rejected(f"the car is already at {place.name}")
-        return {DEST_LAT: place.latitude, DEST_LON: place.longitude, DEST_NAME: place.name,
-                ROUTE_STATUS: "ACTIVE"} | self._progress(remaining)
+        return {DESTINATION_LATITUDE: place.latitude, DESTINATION_LONGITUDE: place.longitude,
+                DESTINATION_NAME: place.name, ROUTE_STATUS: "ACTIVE"} | self._progress(remaining)
 
     def _look_up(self, query: str, state: State) -> Changes:
         """Distance and driving time to a place, without touching the route."""
@@ -110,8 +104,8 @@ class NavigationEcu(Ecu):
         place = self._find(query, state)
         remaining = self._road_km(place, state)
         progress = self._progress(remaining)
-        return {LOOKUP: query, LOOKUP_NAME: place.name, LOOKUP_DISTANCE: progress[DISTANCE],
-                LOOKUP_TIME: progress[TIME_LEFT]}
+        return {LOOKUP: query, LOOKUP_NAME: place.name, LOOKUP_DISTANCE: progress[DISTANCE_TO_DESTINATION],
+                LOOKUP_TIME: progress[TIME_TO_DESTINATION]}
 
     @staticmethod
     def _road_km(place: Place, state: State) -> float:
@@ -122,24 +116,28 @@ class NavigationEcu(Ecu):
 
     def _progress(self, remaining_km: float) -> Changes:
         speed = cruise_speed_kmh(remaining_km) * TRAFFIC_FACTORS[self.traffic]
-        return {DISTANCE: round(remaining_km, 2), TIME_LEFT: round(max(remaining_km, ARRIVAL_KM) / speed * 3600),
-                SPEED: round(speed, 1), TRAFFIC: self.traffic}
+        return {DISTANCE_TO_DESTINATION: round(remaining_km, 2),
+                TIME_TO_DESTINATION: round(max(remaining_km, ARRIVAL_KM) / speed * 3600),
+                SPEED: round(speed, 1), TRAFFIC_LEVEL: self.traffic}
 
     @staticmethod
     def _cancel(state: State) -> Changes:
         status = "IDLE" if state[ROUTE_STATUS] == "ACTIVE" else state[ROUTE_STATUS]
-        return {DEST_NAME: "", ROUTE_STATUS: status, DISTANCE: 0.0, TIME_LEFT: 0, SPEED: 0.0}
+        return {DESTINATION_NAME: "", ROUTE_STATUS: status, DISTANCE_TO_DESTINATION: 0.0,
+                TIME_TO_DESTINATION: 0, SPEED: 0.0}
 
     def tick(self, seconds: float, state: State) -> Changes:
         self._clock_s += seconds
         if state[ROUTE_STATUS] != "ACTIVE":
-            return {TRAFFIC: self.traffic} if state[TRAFFIC] != self.traffic else {}
-        lat, lon, dest_lat, dest_lon = state[LATITUDE], state[LONGITUDE], state[DEST_LAT], state[DEST_LON]
+            return {TRAFFIC_LEVEL: self.traffic} if state[TRAFFIC_LEVEL] != self.traffic else {}
+        lat, lon = state[LATITUDE], state[LONGITUDE]
+        dest_lat, dest_lon = state[DESTINATION_LATITUDE], state[DESTINATION_LONGITUDE]
         remaining = ROAD_FACTOR * distance_km(lat, lon, dest_lat, dest_lon)
         step = state[SPEED] * seconds / 3600
         if step >= remaining - ARRIVAL_KM:
-            return {LATITUDE: dest_lat, LONGITUDE: dest_lon, ROUTE_STATUS: "ARRIVED", DISTANCE: 0.0, TIME_LEFT: 0,
-                    SPEED: 0.0, TRAFFIC: self.traffic}
+            return {LATITUDE: dest_lat, LONGITUDE: dest_lon, ROUTE_STATUS: "ARRIVED",
+                    DISTANCE_TO_DESTINATION: 0.0, TIME_TO_DESTINATION: 0, SPEED: 0.0,
+                    TRAFFIC_LEVEL: self.traffic}
         fraction = step / remaining
         return {LATITUDE: round(lat + (dest_lat - lat) * fraction, 6),
                 LONGITUDE: round(lon + (dest_lon - lon) * fraction, 6)} | self._progress(remaining - step)
