@@ -22,6 +22,8 @@ import yaml
 from intents.catalogue import CATALOGUE, POI_PHRASES, destination_of
 from intents.templates import Grammar, Rule, SlotList, Template, TemplateError, rules_of
 from intents.text import normalize, with_digits
+from intents.phrasing import (AMOUNT_WORDS, BARE_NO, CLAUSE_SPLIT, CORRECTION, DENIED_STATE, EXCLUDED, KEPT, NEGATED, NUMBER_ONLY,
+                              UNSAFE, contrasts, could_be_a_place, could_be_a_title)
 
 
 @dataclass(frozen=True)
@@ -38,43 +40,6 @@ class Call:
         return f"{'not ' if self.declined else ''}{self.name}({args})"
 
 
-UNSAFE = re.compile(r"\b(?:brakes?|airbags?|steering|accelerat\w*|speed up|go faster|drive faster|cruise control|"
-                    r"autopilot|self driving|turn off the engine|engine off|stop the engine|unlock|lock the doors|"
-                    r"open the (?:doors?|trunk|boot|bonnet|hood)|handbrake|parking brake|gear|traction|esp|abs|"
-                    r"seat ?belts?|headlights?|(?:fog|hazard|warning|brake|tail|parking|high beam|low beam) ?lights?|"
-                    r"hazards|high beams?|lights off|horn|wipers?|wipe)\b")
-NOT_IN_A_PLACE_NAME = frozenset("me us you we i be is are so can could would should will take please as want need "
-                                "then because from".split())
-"""Words of a sentence around a destination, never of the destination itself."""
-NOT_A_NAME = frozenset("that it this there here them one nearest closest nearby".split())
-"""Words that point at something said before: a name or destination made only of them names nothing."""
-POINTERS = frozenset("this that it one".split())
-"""Words that end a reference to what plays now ("the song before this one"), never a title to play."""
-NOT_IN_A_TITLE = frozenset("again last previous next back up bluetooth phone usb aux navigation".split())
-"""Words that ask for another media action (a track, a source) or another domain, never part of what to play."""
-CLAUSE_SPLIT = re.compile(r"\s*\b(?:and then|and also|and|then|also|plus|but|after that)\b\s*")
-NEGATED = re.compile(r"^(?:please )?(?:do not|never|no need to|there is no need to|you do not (?:need|have) to|"
-                     r"i do not want (?:you )?to|i do not need (?:you )?to)\s+(?P<rest>.+)$")
-KEPT = re.compile(r"^(?:(?:keep|leave) .+ (?:on|off|going|running|playing|alone|as it is|as they are|where it is|"
-                  r"where they are|the same|open|closed)|(?:do not|never) (?:touch|change|mess with) .+)$")
-"""A clause that asks for nothing to change ("... but keep the AC on"): fine beside a request, nothing alone."""
-EXCLUDED = re.compile(r"^(?:not|without|except) (?P<rest>.+)$")
-NUMBER_ONLY = re.compile(r"-?\d+(?:\.\d+)?(?: (?:degrees?|percent))?")
-CONTRAST = re.compile(r"\s+(?=(?:not|without|except)\s)")
-JOINED_BEFORE_NOT = frozenset(
-    "do does did is am are was were be been being will would could can cannot should shall may might must need "
-    "have has had if it or so and but i you we he she they why how that this what whether just really still "
-    "mind want maybe sure yet also plus then soon there".split())
-"""Where "not"/"without" may start a clause of its own ("open the passenger window not mine") unless the word
-before it belongs with it ("I am not", "do not", "if not")."""
-"""A clause that narrows the one before ("heat my seat, not the passenger's")."""
-AMOUNT_WORDS = re.compile(r"\b(?:all the way|fully|completely|too|so|that|much|far|high|low|max\w*|full|half|"
-                          r"hot|cold|warm|loud|quiet|strong|fast|\d+)\b")
-CORRECTION = re.compile(r"\b(?:no wait|wait no|no no|i mean|or actually no|actually no|or actually|no actually|"
-                        r"or rather|no sorry|sorry|never mind|nevermind|scratch that)\b|^(?:no|nope|actually)\b")
-"""A driver correcting themselves ("no, make it 19"): only what follows the last of these counts."""
-BARE_NO = re.compile(r"(?<=\w) no\b(?! (?:need|more|longer|one|way|idea|matter|problem|thanks)\b)(?= \w)")
-"""A "no" inside a sentence that, whole, means nothing ("twenty no twenty two"): a correction too."""
 DIALOGUE_ACTS = ("dismiss", "confirm", "deny")
 """Follow-ups that answer the assistant rather than ask for something: resolved by the dialogue."""
 PLACE_ARGS = ("zone", "seat", "window")
@@ -100,6 +65,11 @@ low")."""
 SLOT_LISTS = {"zone": "climate_zone", "seat": "seat_place", "window": "window_place", "source": "source",
               "direction": "air_target", "position": "window_amount"}
 """Argument -> the slot list its values are named with (in answers and in follow-ups)."""
+FOR_ME = " for me"
+"""A zone where a template takes it ("warmer for me"), else only politeness ("set the volume for me")."""
+OTHER_SIDE = {("inside", "ask_outside_temperature"): "ask_cabin_temperature",
+              ("outside", "ask_cabin_temperature"): "ask_outside_temperature"}
+"""Follow-up -> the question "and in here?" asks after the one before."""
 FOLLOW_UP_OPENER = re.compile(r"^(?:and|also|now|then)\s+")
 CHANGED_SLOTS = ("direction", "source")
 """Arguments a follow-up of only their value changes ("actually my face" after "air to the feet")."""
@@ -177,7 +147,10 @@ class FastPath:
         words = normalize(text)
         if not words or not self.enabled:
             return None
-        return self._understood(words, previous, answering)
+        found = self._understood(words, previous, answering)
+        if found is None and words.endswith(FOR_ME):  # not a place any template takes: politeness
+            found = self._understood(words.removesuffix(FOR_ME), previous, answering)
+        return found
 
     def _understood(self, words: str, previous: Call | None, answering: bool) -> list[Call] | None:
         found = self._corrected(words, previous, answering)
@@ -217,7 +190,7 @@ class FastPath:
         return self._parse(normalize(after), said_before[-1] if said_before else previous, True)
 
     def _parse(self, words: str, previous: Call | None, answering: bool = False) -> list[Call] | None:
-        clauses = [c for part in CLAUSE_SPLIT.split(words) for c in _contrasts(part) if c]
+        clauses = [normalize(c) for part in CLAUSE_SPLIT.split(words) for c in contrasts(part) if c]
         if len(clauses) == 1:  # "and set it to 19"
             words = clauses[0]
         elif len(clauses) > 1:
@@ -239,7 +212,7 @@ class FastPath:
         """ "don't open the window close it", "not louder quieter", "not twenty twenty three": what the driver
         does not want, then what they want instead, without a "but" between them (as recognisers write it).
         Both parts must be understood whole; what follows is read against what was refused."""
-        if not (NEGATED.match(words) or EXCLUDED.match(words)):
+        if not (NEGATED.match(words) or EXCLUDED.match(words) or DENIED_STATE.match(words)):
             return None
         parts = words.split()
         for cut in range(2, len(parts)):
@@ -254,8 +227,10 @@ class FastPath:
     def _refused(self, words: str, previous: Call | None) -> Call | None:
         """A request said not to be done ("do not open the window", "not louder") as a declined call; a value
         refused ("not twenty", "not the radio") as a declined call without a name."""
-        negated, excluded = NEGATED.match(words), EXCLUDED.match(words)
+        negated, excluded, denied = NEGATED.match(words), EXCLUDED.match(words), DENIED_STATE.match(words)
         rest = (negated or excluded)["rest"] if negated or excluded else ""
+        if denied:  # "i am not hot": what "i am hot" would ask for, not wanted
+            rest = denied["said"] + " " + denied["rest"]
         found = self._intent(rest, previous) if rest else None
         if found is None and excluded:
             found = next(iter(self._clause(rest, previous) or []), None)
@@ -382,23 +357,8 @@ class FastPath:
         return None
 
 
-def could_be_a_place(destination: Any) -> bool:
-    """ "Nuremberg", "the old town": yes; "be late for the meeting so take me to nuremberg", "drive to", "that", "the
-    moon from the earth": no, that is a sentence or a pointer, not a place."""
-    if not isinstance(destination, str):
-        return True
-    words = destination.split()
-    return not (set(words) & NOT_IN_A_PLACE_NAME or set(words) <= NOT_A_NAME
-                or words[-1] in ("to", "for", "from", "the", "a", "an"))
 
 
-def could_be_a_title(query: Any) -> bool:
-    """ "Miles Davis", "some jazz": yes; "the last song again", "my phone over bluetooth", "it": no, those ask for
-    another action."""
-    if not isinstance(query, str):
-        return True
-    words = query.split()
-    return not (set(words) & NOT_IN_A_TITLE or set(words) <= NOT_A_NAME or words[-1] in POINTERS)
 
 
 def _repeats_a_placeless_action(calls: list[Call]) -> bool:
@@ -408,15 +368,6 @@ def _repeats_a_placeless_action(calls: list[Call]) -> bool:
     return len(names) != len(set(names))
 
 
-def _contrasts(clause: str) -> list[str]:
-    """The clause cut before each "not"/"without" that starts a contrast rather than a negated verb."""
-    parts: list[str] = []
-    for piece in CONTRAST.split(clause):
-        if parts and parts[-1].split()[-1] in JOINED_BEFORE_NOT:
-            parts[-1] += " " + piece
-        else:
-            parts.append(piece)
-    return parts
 
 
 def _completed(call: Call, previous: Call | None) -> Call:
@@ -449,6 +400,10 @@ def _resolved(kind: str, args: dict[str, Any], previous: Call, answering: bool) 
         if kind == "again" and previous.args.get("delta", 0) < 0:
             kind = "less"  # "a bit cooler" ... "a little more": cooler again
         return Call(name, {"delta": -step if kind == "less" else step, **zone})
+    if kind == "instead" and previous.name in ("navigate_to", "find_place", "ask_travel_time"):
+        return _completed(Call(previous.name, args), previous)
+    if (kind, previous.name) in OTHER_SIDE:
+        return Call(OTHER_SIDE[kind, previous.name])
     if kind == "there" and previous.name in ("find_place", "ask_travel_time"):
         return Call("navigate_to", {"destination": previous.args["destination"]})
     if kind == "another":

@@ -25,7 +25,8 @@ import re
 from typing import Any
 
 from intents.catalogue import CATALOGUE, POI_CATEGORIES, Arg
-from intents.fastpath import AMOUNT_LISTS, RELATIVE, SLOT_LISTS, Call, FastPath, could_be_a_place, could_be_a_title
+from intents.fastpath import AMOUNT_LISTS, RELATIVE, SLOT_LISTS, Call, FastPath
+from intents.phrasing import could_be_a_place, could_be_a_title
 from intents.text import INTERJECTIONS, normalize, with_digits
 
 HEDGES = re.compile(r"\b(?:not|no|never|nothing|nobody|without|if|unless|maybe|perhaps|might|whether|"

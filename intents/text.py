@@ -29,9 +29,9 @@ POLITE_PREFIX = re.compile(
     rf"(?:oh )?(?:{'|'.join(sorted(INTERJECTIONS))})|"
     r"oh|please|kindly|just|now|i think|no(?= (?:go back|undo)\b)|"
     r"(?:could|can|would|will)(?: not)? you(?: please| maybe| possibly| perhaps)?|cannot you|i (?:want|need|would like) you to|"
-    r"i would like to|i want to|i wanna|i (?:want|would like|need|prefer) it(?= \w+er\b)|go ahead and|could we|can we|let us|i need you to|i would not mind|"
+    r"i would like to|i want to|i wanna|i (?:want|would like|need|prefer) it(?= (?:\w+ ){0,3}\w+er\b)|(?:would|will) it be possible to|is it possible to|(?:(?:can|could) (?:you )?)?tell me(?= (?:what|how|who|where|when|which)\b)|(?:can|could) i (?:get|have)|i (?:would like|want|need) (?=(?:\w+ ){0,2}more\b)|go ahead and|could we|can we|let us|i need you to|i would not mind|"
     r"if you (?:could|can|would)(?: please)?|if (?:it is|that is) not too much (?:trouble|to ask))\s+")
-POLITE_SUFFIX = re.compile(r"\s+(?:please|thanks|thank you|(?<!same )for me|right now|now|ok|okay|instead|if possible|like (?:crazy|mad)|"
+POLITE_SUFFIX = re.compile(r"\s+(?:please|thanks|thank you|right now|now|ok|okay|instead|if possible|like (?:crazy|mad)|"
                            r"(?:just )?(?:a|one) (?:sec|second|moment)|"
                            r"for (?:a|one) (?:sec|second|moment|bit|while)|"
                            r"if you (?:can|could|do not mind)|if (?:that|it) is (?:ok|okay|alright|all right|fine|possible|not a problem)|that would be (?:great|nice|lovely|good|awesome|perfect))$")

@@ -135,6 +135,9 @@ def test_more_after_a_change_continues_it_in_its_direction(fast_path):
     ("bit more", Call("change_fan_speed", {"delta": 20}), [Call("change_fan_speed", {"delta": 20})]),
     # a self-correction inside the sentence: only what follows counts, read against what it corrects
     ("no not twenty twenty three", Call("set_temperature", {"value": 20}), [Call("set_temperature", {"value": 23})]),
+    ("and in here?", Call("ask_outside_temperature"), [Call("ask_cabin_temperature")]),
+    ("actually make that York", Call("navigate_to", {"destination": "Sheffield"}),
+     [Call("navigate_to", {"destination": "york"})]),
 ])
 def test_a_follow_up_changes_what_it_names_of_the_last_request(said, previous, calls, fast_path):
     assert fast_path.parse(said, previous) == calls
@@ -171,6 +174,15 @@ def test_a_driver_correcting_themselves_gets_what_they_corrected_it_to(said, cal
     ("my son in the back is freezing", [Call("change_temperature", {"delta": 2, "zone": "rear"})]),
     ("put the rear windows halfway down", [Call("set_window", {"position": 50, "window": "rear"})]),
     ("hold the music a sec", [Call("pause_media")]),
+    ("I'm not hot, I'm cold", [Call("change_temperature", {"delta": -1, "zone": "front"}, declined=True),
+                               Call("change_temperature", {"delta": 1, "zone": "front"})]),
+    ("make the driver's side 20 and the passenger's side 23",
+     [Call("set_temperature", {"zone": "driver", "value": 20}), Call("set_temperature", {"zone": "passenger", "value": 23})]),
+    ("pause the music and tell me how long until we arrive", [Call("pause_media"), Call("ask_eta")]),
+    ("would it be possible to open the passenger window halfway",
+     [Call("set_window", {"position": 50, "window": "passenger"})]),
+    ("warmer for me", [Call("change_temperature", {"zone": "driver"})]),  # a zone where a template takes it
+    ("can you set the volume for me", [Call("set_volume")]),  # else politeness
 ])
 def test_exclamations_asides_and_word_order_do_not_hide_the_request(said, calls, fast_path):
     assert fast_path.parse(said) == calls
