@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from intents.catalogue import SAVED_NAME
+from intents.actions import SAVED_NAME
 from intents.llm import LlmSettings
 from vehicle_bus.protocol import validation_problems
 from vehicle_bus.settings import BusSettings

@@ -26,7 +26,8 @@ from intents.llm import LlmIntentModel, LlmSettings
 from intents.vehicle import BusVehicle
 from models.registry import Registry
 from vehicle_bus.brokers import EmbeddedBroker, free_port
-from vehicle_bus.client import BusClient, BusConnectionError
+from vehicle_bus.client import BusClient
+from vehicle_bus.errors import BusConnectionError
 from vehicle_bus.settings import BusSettings
 from vehicle_bus.signals import SAVED_PLACES
 from vehicle_bus.sim.vehicle import SimulatedVehicle

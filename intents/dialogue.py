@@ -22,8 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from intents.catalogue import (CATALOGUE, CLIMATE_ZONES, MissingArgument, Refusal, confirmation_question,
-                                destination_of, get_action)
+from intents.actions import MissingArgument, Refusal
+from intents.catalogue import CATALOGUE, get_action
+from intents.planners import CLIMATE_ZONES, confirmation_question, destination_of
 from intents.fastpath import AMOUNT_LISTS, PLACE_ARGS, SLOT_LISTS, Call, FastPath
 from intents.grounding import ground
 from intents.text import normalize, with_digits

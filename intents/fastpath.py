@@ -19,7 +19,8 @@ from typing import Any
 
 import yaml
 
-from intents.catalogue import CATALOGUE, POI_PHRASES, destination_of
+from intents.catalogue import CATALOGUE
+from intents.planners import POI_PHRASES, destination_of
 from intents.templates import Grammar, Rule, SlotList, Template, TemplateError, rules_of
 from intents.text import normalize, with_digits
 from intents.phrasing import (AMOUNT_WORDS, BARE_NO, CLAUSE_SPLIT, CORRECTION, DENIED_STATE, EXCLUDED, KEPT, NEGATED, NUMBER_ONLY,

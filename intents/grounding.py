@@ -24,7 +24,9 @@ import math
 import re
 from typing import Any
 
-from intents.catalogue import CATALOGUE, POI_CATEGORIES, Arg
+from intents.actions import Arg
+from intents.catalogue import CATALOGUE
+from intents.planners import POI_CATEGORIES
 from intents.fastpath import AMOUNT_LISTS, RELATIVE, SLOT_LISTS, Call, FastPath
 from intents.phrasing import could_be_a_place, could_be_a_title
 from intents.text import INTERJECTIONS, normalize, with_digits

@@ -20,7 +20,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from hardware.profile import LlamaOptions
-from intents.catalogue import CATALOGUE, Action, Arg
+from intents.actions import Action, Arg
+from intents.catalogue import CATALOGUE
 from intents.fastpath import Call
 
 log = logging.getLogger(__name__)

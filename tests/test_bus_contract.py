@@ -11,7 +11,8 @@ import pytest
 from paho.mqtt.packettypes import PacketTypes
 
 from tests.helpers import raw_request
-from vehicle_bus.client import BusClient, BusConnectionError, SetRejected
+from vehicle_bus.client import BusClient
+from vehicle_bus.errors import BusConnectionError, SetRejected
 from vehicle_bus.protocol import SetRequest, set_topic, status_topic
 from vehicle_bus.settings import BusSettings
 from vehicle_bus.signals import SIGNALS, default_state

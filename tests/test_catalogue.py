@@ -6,7 +6,9 @@ import itertools
 
 import pytest
 
-from intents.catalogue import CATALOGUE, TEMPERATURE_RANGE, Action, Refusal
+from intents.actions import Action, Refusal
+from intents.catalogue import CATALOGUE
+from intents.planners import TEMPERATURE_RANGE
 from vehicle_bus.signals import ROUTE_STATUS, SIGNALS, UNMUTE_IN, default_state
 
 SAMPLE_ARGS = {"set_temperature": {"value": 21, "unit": "celsius"}, "set_fan_speed": {"level": 40},

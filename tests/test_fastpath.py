@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from intents.catalogue import CATALOGUE, MissingArgument
+from intents.actions import MissingArgument
+from intents.catalogue import CATALOGUE
 from intents.fastpath import Call, FastPath, compile_sentences, default_sentences
 from intents.templates import TemplateError
 

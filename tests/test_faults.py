@@ -21,7 +21,8 @@ from assistant.fleet.operator import FleetOperator
 from assistant.fleet.simulator import SimulatedFleet
 from tests.helpers import eventually, raw_request
 from vehicle_bus.brokers import MosquittoBroker
-from vehicle_bus.client import AckTimeout, BusClient, BusMessage, SetRejected
+from vehicle_bus.client import BusClient, BusMessage
+from vehicle_bus.errors import AckTimeout, SetRejected
 from vehicle_bus.protocol import (MAX_INTEGER_DIGITS, MAX_NESTING, MAX_PAYLOAD_BYTES, Ack, ProtocolError, ack_topic,
                                   check_vehicle_id, set_topic)
 from vehicle_bus.settings import BusSettings

@@ -6,7 +6,8 @@ import json
 import subprocess
 
 from assistant.bench.intents import load_cases, run_cases, summarize
-from intents.catalogue import CATALOGUE, MissingArgument, get_action
+from intents.actions import MissingArgument
+from intents.catalogue import CATALOGUE, get_action
 from intents.dialogue import Dialogue
 from intents.llm import parse_calls
 from intents.vehicle import BusVehicle

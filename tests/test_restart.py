@@ -9,7 +9,8 @@ import time
 import pytest
 
 from vehicle_bus.brokers import MosquittoBroker
-from vehicle_bus.client import AckTimeout, BusClient
+from vehicle_bus.client import BusClient
+from vehicle_bus.errors import AckTimeout
 from vehicle_bus.settings import BusSettings
 from vehicle_bus.signals import default_state
 

@@ -8,7 +8,8 @@ import pytest
 
 from tests.helpers import make_pki, openssl, readable_by_the_broker
 from vehicle_bus.brokers import MosquittoBroker
-from vehicle_bus.client import BusClient, BusConnectionError
+from vehicle_bus.client import BusClient
+from vehicle_bus.errors import BusConnectionError
 from vehicle_bus.settings import BusSettings, TlsSettings
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vehicle_bus.client import BusError, SetRejected
+from vehicle_bus.errors import BusError, SetRejected
 from vehicle_bus.sim.gazetteer import Gazetteer, distance_km
 from vehicle_bus.sim.vehicle import control_over_bus
 

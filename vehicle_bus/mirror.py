@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from vehicle_bus.client import BusClient, BusError, BusMessage
+from vehicle_bus.client import BusClient, BusMessage
+from vehicle_bus.errors import BusError
 from vehicle_bus.protocol import ProtocolError, SignalValue, path_of, value_topic
 from vehicle_bus.signals import SIGNALS
 

@@ -31,7 +31,8 @@ import yaml
 from assistant.bench.stats import Progress, percentiles
 from assistant.config import CarvoiceConfig
 from assistant.runtime import hardware_profile, load_llm, scratch_vehicle
-from intents.catalogue import MissingArgument, Refusal, get_action
+from intents.actions import MissingArgument, Refusal
+from intents.catalogue import get_action
 from intents.dialogue import Dialogue, Turn
 from intents.fastpath import FastPath
 from intents.llm import parse_calls

@@ -61,7 +61,8 @@ from assistant.fleet.simulator import memory_mb, wait_until
 from intents.dialogue import Dialogue
 from intents.vehicle import BusVehicle
 from vehicle_bus.brokers import MosquittoBroker
-from vehicle_bus.client import AckTimeout, BusClient, BusError, BusMessage, SetRejected
+from vehicle_bus.client import BusClient, BusMessage
+from vehicle_bus.errors import AckTimeout, BusError, SetRejected
 from vehicle_bus.protocol import Ack, SetRequest
 from vehicle_bus.settings import BusSettings
 from vehicle_bus.signals import (HVAC_STATIONS, NAVIGATION_VOLUME, SEAT_POSITIONS, SIGNALS, fan_speed,

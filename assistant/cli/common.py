@@ -21,7 +21,7 @@ from assistant.runtime import connected_vehicle
 from intents.vehicle import BusVehicle
 from models.registry import ModelError, ProgressHook
 from vehicle_bus.brokers import BrokerStartError
-from vehicle_bus.client import BusError
+from vehicle_bus.errors import BusError
 
 console = Console(width=None if sys.stdout.isatty() else 160)
 STDERR_IS_TERMINAL = sys.stderr.isatty()

@@ -14,7 +14,8 @@ from rich.table import Table
 from assistant.cli.common import (BrokerOption, ConfigOption, VehicleOption, console, err_console, fail, load_config,
                                   reported_errors, setup_logging)
 from vehicle_bus.brokers import EmbeddedBroker
-from vehicle_bus.client import BusClient, BusError, SetRejected
+from vehicle_bus.client import BusClient
+from vehicle_bus.errors import BusError, SetRejected
 from vehicle_bus.signals import SIGNALS, markdown_table
 from vehicle_bus.sim.gazetteer import Gazetteer
 from vehicle_bus.sim.media_library import MediaLibrary

@@ -36,7 +36,7 @@ def dash(
     from assistant.runtime import build_dialogue, connected_vehicle
     from models.registry import ModelError
     from vehicle_bus.brokers import BrokerStartError
-    from vehicle_bus.client import BusError
+    from vehicle_bus.errors import BusError
 
     host = listen or "127.0.0.1"
     if host not in LOCAL_HOSTS and not token:

@@ -29,7 +29,8 @@ from assistant.dash.bridge import BusBridge, DashState
 from assistant.voice.events import EventSink
 from assistant.voice.pipeline import TurnClock
 from intents.dialogue import Dialogue
-from vehicle_bus.client import BusClient, BusError
+from vehicle_bus.client import BusClient
+from vehicle_bus.errors import BusError
 from vehicle_bus.protocol import ControlRequest
 from vehicle_bus.settings import BusSettings
 from vehicle_bus.signals import PUSH_TO_TALK

@@ -21,7 +21,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 
-from vehicle_bus.client import BusClient, BusError, BusMessage
+from vehicle_bus.client import BusClient, BusMessage
+from vehicle_bus.errors import BusError
 from vehicle_bus.protocol import (Ack, ControlRequest, Faults, ProtocolError, SetRequest, SignalValue, VehicleStatus,
                                   ack_topic, check_vehicle_id, control_topic, now_iso, path_of, request_id_of,
                                   set_topic, status_topic, value_topic)
