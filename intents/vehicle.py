@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from vehicle_bus.client import BusClient, BusError, SetRejected
+from vehicle_bus.client import BusClient
+from vehicle_bus.errors import BusError, SetRejected
 from vehicle_bus.mirror import VehicleMirror
 from vehicle_bus.protocol import Ack
 
