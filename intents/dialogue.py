@@ -266,8 +266,7 @@ class Dialogue:
             after = self.vehicle.state()
             status = "answered" if action.kind == "question" else "applied"
             results.append(ActionResult(call.name, args, status, action.reply(args, after)))
-            if action.kind == "command" or action.args:  # a place looked up is "there" for the next turn
-                session.last_call = Call(call.name, args)
+            session.last_call = Call(call.name, args)  # a place looked up is "there" next; "and in here?" asks again
         if any(r.name != "undo" and CATALOGUE[r.name].kind == "command" for r in results):
             session.undo = done
         elif any(r.name == "undo" for r in results):

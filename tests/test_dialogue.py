@@ -34,11 +34,6 @@ def clock():
 
 
 @pytest.fixture
-def car(vehicle, client):
-    return BusVehicle(client, vehicle.vehicle_id).start()
-
-
-@pytest.fixture
 def dialogue(car, clock):
     return Dialogue(car, clock=clock)
 
@@ -111,6 +106,12 @@ def test_follow_ups_use_the_last_request(dialogue, car):
     assert car.state()[PASSENGER_TEMP] == 20.0 and car.state()[DRIVER_TEMP] == 19.0
     dialogue.handle("a bit more")
     assert car.state()[PASSENGER_TEMP] == 21.0
+
+
+def test_a_question_is_asked_again_of_the_other_place(dialogue):
+    assert "outside" in dialogue.handle("how chilly is it outdoors right now").reply
+    turn = dialogue.handle("and in here?")
+    assert [a.name for a in turn.actions] == ["ask_cabin_temperature"] and "inside" in turn.reply
 
 
 def test_not_this_one_moves_on(dialogue, car):
