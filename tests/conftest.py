@@ -100,6 +100,14 @@ def client(bus) -> Iterator[BusClient]:
         yield connected
 
 
+@pytest.fixture
+def car(vehicle, client):
+    """The dialogue's view of the test vehicle, over the test's client."""
+    from intents.vehicle import BusVehicle
+
+    return BusVehicle(client, vehicle.vehicle_id).start()
+
+
 TEST_MODELS = (TEST_LLM, "whisper-tiny.en", "piper-en_US-joe-medium")
 
 

@@ -175,11 +175,8 @@ def test_bad_documents_are_rejected_with_a_reason_and_never_applied(tamper, reas
     assert agent.config.dialogue.idle_timeout_s == 30 and agent.versions()["fleet"] == 1
 
 
-def test_hot_reload_switches_settings_at_once_and_the_llm_in_the_background(operator, make_agent, key, vehicle,
-                                                                           client, llm):
-    from intents.vehicle import BusVehicle
-
-    dialogue = Dialogue(BusVehicle(client, vehicle.vehicle_id).start(), llm=llm)
+def test_hot_reload_switches_settings_at_once_and_the_llm_in_the_background(operator, make_agent, key, car, llm):
+    dialogue = Dialogue(car, llm=llm)
     reload = HotReload(dialogue)
     agent = make_agent(on_apply=reload)
     operator.push({"dialogue": {"idle_timeout_s": 7}}, "fleet")
@@ -221,17 +218,15 @@ class SlowLoad:
 
 @pytest.mark.parametrize("later", [{"llm": {"enabled": False}}, {"llm": {"max_calls": 3}}],
                          ids=["llm-turned-off", "another-llm"])
-def test_an_llm_load_that_finishes_after_a_later_change_is_discarded(later, operator, make_agent, vehicle, client,
+def test_an_llm_load_that_finishes_after_a_later_change_is_discarded(later, operator, make_agent, car,
                                                                      test_registry):
-    from intents.vehicle import BusVehicle
-
     loads: list[SlowLoad] = []
 
     def slow_load(config: CarvoiceConfig) -> SlowLoad:
         loads.append(SlowLoad(config))
         return loads[-1]
 
-    dialogue = Dialogue(BusVehicle(client, vehicle.vehicle_id).start())
+    dialogue = Dialogue(car)
     agent = make_agent(on_apply=HotReload(dialogue, make_llm=slow_load))
     operator.push({"llm": {"max_calls": 2}}, "fleet")
     assert settled(agent, lambda a: a.versions()["fleet"] == 1) and loads[0].started.wait(10)

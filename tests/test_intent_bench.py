@@ -10,7 +10,6 @@ from intents.actions import MissingArgument
 from intents.catalogue import CATALOGUE, get_action
 from intents.dialogue import Dialogue
 from intents.llm import parse_calls
-from intents.vehicle import BusVehicle
 from tests.helpers import CARVOICE
 
 
@@ -38,10 +37,10 @@ def test_every_expected_call_is_a_valid_catalogue_call():
                     pass  # expected: the assistant asks for it
 
 
-def test_scoring_catches_a_wrong_expectation(vehicle, client):
+def test_scoring_catches_a_wrong_expectation(car):
     cases = load_cases('single: [["set the temperature to 21", "set_temperature(value=22)"], '
                        '["louder", "change_volume(delta=10)"]]\ndialogues: []\nrefusals: []\n')
-    results = list(run_cases(cases, Dialogue(BusVehicle(client, vehicle.vehicle_id).start())))
+    results = list(run_cases(cases, Dialogue(car)))
     summary = summarize(results)
     assert summary["accuracy"] == 0.5
     assert summary["errors"][0]["text"] == "set the temperature to 21"

@@ -34,11 +34,6 @@ DESTINATION = "Vehicle.Private.Carvoice.Navigation.DestinationName"
 
 
 @pytest.fixture
-def car(vehicle, client) -> BusVehicle:
-    return BusVehicle(client, vehicle.vehicle_id).start()
-
-
-@pytest.fixture
 def events(car, client) -> list[dict]:
     """Every pipeline event published for the car, in order."""
     received: list[dict] = []

@@ -13,20 +13,20 @@ from assistant.bench.perf import bench_asr, bench_llm, bench_tts, memory_bandwid
 from assistant.voice.pipeline import VoicePipeline
 from intents.dialogue import Dialogue
 from intents.llm import LlmIntentModel
-from intents.vehicle import BusVehicle
 from tests.speech import said
 
 
 @pytest.fixture
-def car_dialogue(vehicle, client) -> Dialogue:
-    return Dialogue(BusVehicle(client, vehicle.vehicle_id).start())
+def car_dialogue(car) -> Dialogue:
+    return Dialogue(car)
 
 
 def test_llm_numbers_show_the_cached_prefix_at_work(llm: LlmIntentModel):
     report = bench_llm(llm, runs=1, decode_tokens=8)
     assert report["prompt_tokens"] > 500 and 5 < report["turn_tokens"] < 40
     assert report["ttft_cached_ms"]["p50"] < report["ttft_cold_ms"]["p50"]
-    assert report["decode_tokens_per_s"]["p50"] > 0 and report["prompt_tokens_per_s"]["p50"] > 0
+    # a prompt is evaluated in batches, a reply one token at a time: the first is always the faster
+    assert report["prompt_tokens_per_s"]["p50"] > report["decode_tokens_per_s"]["p50"] > 0
     assert llm.parse("turn on the air conditioning")[0].name == "set_air_conditioning"  # prefix still cached
 
 
@@ -39,7 +39,7 @@ def test_speech_stage_numbers(recognizer, synthesizer, car_dialogue):
 
 
 def test_memory_bandwidth_is_measured():
-    assert memory_bandwidth_gb_s(threads=2, size_mb=64, runs=2) > 0
+    assert 1 < memory_bandwidth_gb_s(threads=2, size_mb=64, runs=2) < 2000, "GB/s: no machine is outside this"
 
 
 def test_the_report_table_renders():

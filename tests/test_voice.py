@@ -16,7 +16,6 @@ from assistant.voice.events import BusEventSink, events_topic
 from assistant.voice.pipeline import VoicePipeline
 from intents.dialogue import NOT_UNDERSTOOD, Dialogue
 from intents.text import normalize, with_digits
-from intents.vehicle import BusVehicle
 from tests.speech import espeak, piper
 from tests.helpers import CARVOICE
 
@@ -24,8 +23,8 @@ HVAC = "Vehicle.Cabin.HVAC"
 
 
 @pytest.fixture
-def pipeline(recognizer, synthesizer, vehicle, client) -> VoicePipeline:
-    return VoicePipeline(recognizer, Dialogue(BusVehicle(client, vehicle.vehicle_id).start()), synthesizer)
+def pipeline(recognizer, synthesizer, car) -> VoicePipeline:
+    return VoicePipeline(recognizer, Dialogue(car), synthesizer)
 
 
 @pytest.mark.parametrize("voice", ["espeak", "piper"])
@@ -44,8 +43,7 @@ def test_spoken_commands_change_the_car_and_are_answered_aloud(voice, said, path
     assert {"asr_ms", "dialogue_ms", "first_audio_ms", "total_ms"} <= set(turn.timings_ms)
 
 
-def test_stage_events_are_published_on_the_bus(recognizer, synthesizer, vehicle, client, tmp_path):
-    car = BusVehicle(client, vehicle.vehicle_id).start()
+def test_stage_events_are_published_on_the_bus(recognizer, synthesizer, vehicle, client, tmp_path, car):
     pipeline = VoicePipeline(recognizer, Dialogue(car), synthesizer, BusEventSink(client, vehicle.vehicle_id))
     received: queue.Queue = queue.Queue()
     client.subscribe(events_topic(vehicle.vehicle_id), received.put)
