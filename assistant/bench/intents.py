@@ -46,7 +46,7 @@ FILLERS = {"the", "some", "a", "music", "by", "please", "something", "songs"}
 
 SETS = {"rules": "bench.yaml", "heldout": "heldout.yaml", "adversarial": "adversarial.yaml", "dev": "dev.yaml",
         "blind": "blind.yaml", "blind2": "blind2.yaml",
-        "blind3": "blind3.yaml", "blind4": "blind4.yaml"}
+        "blind3": "blind3.yaml", "blind4": "blind4.yaml", "blind5": "blind5.yaml"}
 KINDS = ("single", "dialogue", "refusal", "adversarial")
 
 
