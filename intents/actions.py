@@ -18,16 +18,44 @@ Plan = list[tuple[str, Any]]
 """Vehicle writes: (VSS path, value), applied in order."""
 
 
+POI_PHRASES = {
+    "fuel": ("gas station", "petrol station", "filling station", "service station", "gas", "petrol", "fuel", "diesel",
+             "refuel", "fill up"),
+    "charging": ("charging station", "charging point", "charger", "charging", "supercharger", "ev charger", "charge",
+                 "recharge", "charging spot", "place to charge"),
+    "parking": ("parking lot", "parking garage", "car park", "parking space", "parking spot", "parking", "place to park",
+                "somewhere to park", "park"),
+    "restaurant": ("restaurant", "something to eat", "place to eat", "somewhere to eat", "place to grab lunch",
+                   "place to grab dinner", "place to grab a bite", "somewhere to grab a bite", "food", "diner", "lunch",
+                   "dinner", "burger", "pizza", "bite to eat"),
+    "cafe": ("coffee shop", "coffee", "cafe", "café", "coffee place"),
+    "hotel": ("hotel", "motel", "place to stay", "somewhere to stay", "place to sleep", "somewhere to sleep"),
+    "hospital": ("hospital", "emergency room", "er", "clinic", "doctor", "a and e"),
+    "pharmacy": ("pharmacy", "chemist", "drugstore", "drug store", "apotheke", "painkillers", "medicine", "medication"),
+    "supermarket": ("supermarket", "grocery store", "grocery", "groceries", "food store"),
+    "atm": ("atm", "cash machine", "cashpoint", "bank machine", "cash"),
+}
+"""Phrases naming each point-of-interest category the navigation ECU can find (the fast path's list too)."""
+POI_WORDS = "|".join(re.escape(phrase) for phrases in POI_PHRASES.values() for phrase in phrases)
+GENRES = ("rock", "classic rock", "hard rock", "soft rock", "pop", "jazz", "smooth jazz", "blues", "classical", "country",
+          "reggae", "soul", "funk", "disco", "folk", "punk", "metal", "heavy metal", "hip hop", "rap", "r and b", "techno",
+          "electronic", "indie", "gospel", "opera", "salsa", "ambient", "lo fi", "grunge", "oldies", "motown")
+DECADES = ("fifties", "sixties", "seventies", "eighties", "nineties", "50s", "60s", "70s", "80s", "90s",
+           "2000s", "1950s", "1960s", "1970s", "1980s", "1990s")
+GENRE_PHRASES = tuple(dict.fromkeys((*GENRES, *DECADES, *(f"{decade} {genre}" for decade in DECADES for genre in GENRES))))
+"""Kinds of music named without a title ("some eighties rock"): what to play, whatever frame it is said in."""
+GENRE_WORDS = "|".join(re.escape(phrase) for phrase in (*GENRES, *DECADES))
+
 DOMAIN_WORDS = {
     "climate": r"temperature|temp|degrees?|celsius|fahrenheit|warm\w*|hot\w*|heat\w*|cold\w*|cool\w*|chill\w*|"
                r"freez\w*|boiling|stuffy|fan|fans|air|ac|aircon|blow\w*|breeze|vents?|defrost\w*|demist\w*|"
                r"defog\w*|fog\w*|mist\w*|windscreen|windshield|windows?|seats?|recirculat\w*|climate|sweat\w*",
     "media": r"play\w*|music|songs?|tracks?|album|artist|band|listen\w*|hear|radio|station|fm|dab|volume|"
              r"loud\w*|quiet\w*|mute|unmute|sound|audio|skip|next|previous|pause|resume|bluetooth|usb|"
-             r"stream\w*|put on|tunes?|sing\w*|jazz|rock|pop|classical|reggae|soul",
+             rf"stream\w*|put on|tunes?|sing\w*|{GENRE_WORDS}",
     "navigation": r"navigat\w*|route|directions?|drive|driving|take me|take us|get me|bring me|go|head|destination|"
                   r"way to|trip|guidance|map|find|nearest|closest|near|nearby|gas|fuel|petrol|charg\w*|park\w*|"
-                  r"restaurant|eat|food|hungry|coffee|cafe|hotel|hospital|stay",
+                  rf"eat|hungry|thirsty|sleep\w*|tired|{POI_WORDS}",
 }
 ETA_WORDS = r"arriv\w*|eta|how long|how far|how much longer|get there|there yet|destination|minutes|distance|left|" \
             r"further|farther|to go|kilomet\w*|km|miles"
@@ -47,7 +75,8 @@ ACTION_WORDS = {
     "set_air_distribution": r"air|airflow|vents?|blow\w*",
     "set_seat_heating": rf"seats?\b.*\b(?:{SEAT_FEEL})|(?:{SEAT_FEEL})\b.*\bseats?",
     "set_window": r"windows?",
-    "play_media": r"play\w*|put (?:\w+ ){0,4}on|stick (?:\w+ ){0,4}on|listen\w*|hear|fancy|music|songs?|tunes?|album|artist|band|radio|station",
+    "play_media": r"play\w*|put (?:\w+ ){0,4}on|stick (?:\w+ ){0,4}on|listen\w*|hear|fancy|music|songs?|tunes?|album|artist|"
+                  rf"band|radio|station|{GENRE_WORDS}",
     "pause_media": r"pause|stop|hold|halt|silence",
     "next_track": r"next|skip|another|change|different|else|song|track|station|tune",
     "previous_track": r"previous|last|back|again|before|earlier",

@@ -25,7 +25,8 @@ from typing import Any, Literal, Protocol
 from intents.actions import MissingArgument, Refusal
 from intents.catalogue import CATALOGUE, get_action
 from intents.planners import CLIMATE_ZONES, confirmation_question, destination_of
-from intents.fastpath import AMOUNT_LISTS, PLACE_ARGS, SLOT_LISTS, Call, FastPath
+from intents.fastpath import AMOUNT_LISTS, SLOT_LISTS, Call, FastPath
+from intents.follow_ups import PLACE_ARGS, arg_names
 from intents.grounding import ground
 from intents.text import normalize, with_digits
 from intents.vehicle import Vehicle, VehicleError
@@ -217,7 +218,7 @@ class Dialogue:
         if call.name != "same_for" or previous is None:
             return call
         place = call.args["place"]
-        key = next(k for k in PLACE_ARGS if k in previous.args or k in {a.name for a in CATALOGUE[previous.name].args})
+        key = next(k for k in PLACE_ARGS if k in previous.args or k in arg_names(previous.name))
         if key == "zone":
             place = {"rear_left": "rear", "rear_right": "rear"}.get(place, place)
             if place not in CLIMATE_ZONES:

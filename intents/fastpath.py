@@ -12,48 +12,16 @@ ignored on the way to an action.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 from typing import Any
 
-import yaml
-
 from intents.catalogue import CATALOGUE
-from intents.planners import POI_PHRASES, destination_of
-from intents.templates import Grammar, Rule, SlotList, Template, TemplateError, rules_of
+from intents.follow_ups import DIALOGUE_ACTS, PLACE_ARGS, SET_IT, arg_names, completed, place_arg, resolved
+from intents.sentences import Call, CompiledRule, Sentences, default_sentences
 from intents.text import normalize, with_digits
-from intents.phrasing import (AMOUNT_WORDS, BARE_NO, CLAUSE_SPLIT, CORRECTION, DENIED_STATE, EXCLUDED, KEPT, NEGATED, NUMBER_ONLY,
-                              UNSAFE, contrasts, could_be_a_place, could_be_a_title)
+from intents.phrasing import (AMOUNT_WORDS, BARE_NO, CLAUSE_SPLIT, CORRECTION, DENIED_STATE, EXCLUDED, HEDGES, KEPT, NARRATIVE,
+                              NEGATED, NUMBER_ONLY, PLEA, REASON, STATE, UNSAFE, contrasts, could_be_a_place, could_be_a_title)
 
 
-@dataclass(frozen=True)
-class Call:
-    """One catalogue action with its (unvalidated) arguments."""
-
-    name: str
-    args: dict[str, Any] = field(default_factory=dict)
-    declined: bool = False
-    """The driver asked for this *not* to be done ("don't open the windows")."""
-
-    def __str__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.args.items())
-        return f"{'not ' if self.declined else ''}{self.name}({args})"
-
-
-DIALOGUE_ACTS = ("dismiss", "confirm", "deny")
-"""Follow-ups that answer the assistant rather than ask for something: resolved by the dialogue."""
-PLACE_ARGS = ("zone", "seat", "window")
-RELATIVE = {"set_temperature": ("change_temperature", 1.0), "change_temperature": ("change_temperature", 1.0),
-            "set_fan_speed": ("change_fan_speed", 20), "change_fan_speed": ("change_fan_speed", 20),
-            "set_volume": ("change_volume", 10), "change_volume": ("change_volume", 10)}
-"""Previous request -> (the relative action "more"/"less" means after it, its step)."""
-SET_IT = {"set_temperature": ("set_temperature", "value"), "change_temperature": ("set_temperature", "value"),
-          "set_air_conditioning": ("set_temperature", "value"), "set_fan_speed": ("set_fan_speed", "level"),
-          "change_fan_speed": ("set_fan_speed", "level"), "set_volume": ("set_volume", "level"),
-          "change_volume": ("set_volume", "level"), "set_window": ("set_window", "position"),
-          "set_seat_heating": ("set_seat_heating", "level"), "mute_media": ("mute_media", "minutes")}
-"""Previous request -> (what "set it to N" sets after it, the argument N fills)."""
 AMOUNT_LISTS = {"set_fan_speed": "fan_amount", "set_seat_heating": "seat_level", "set_window": "window_amount",
                 "set_volume": "volume_amount"}
 """Action -> the slot list of its named amounts ("high", "a crack", "half")."""
@@ -68,64 +36,13 @@ SLOT_LISTS = {"zone": "climate_zone", "seat": "seat_place", "window": "window_pl
 """Argument -> the slot list its values are named with (in answers and in follow-ups)."""
 FOR_ME = " for me"
 """A zone where a template takes it ("warmer for me"), else only politeness ("set the volume for me")."""
-OTHER_SIDE = {("inside", "ask_outside_temperature"): "ask_cabin_temperature",
-              ("outside", "ask_cabin_temperature"): "ask_outside_temperature"}
-"""Follow-up -> the question "and in here?" asks after the one before."""
 FOLLOW_UP_OPENER = re.compile(r"^(?:and|also|now|then)\s+")
+OPENS_A_PHRASE = frozenset("over to at for from with by the a an my our your of some into onto via through about than as".split())
+"""Words a request does not end with: what follows them belongs to them."""
+POINTER = re.compile(r"\b(?:it|them|that)\b")
+"""Words that point at what was said before."""
 CHANGED_SLOTS = ("direction", "source")
 """Arguments a follow-up of only their value changes ("actually my face" after "air to the feet")."""
-
-
-@dataclass(frozen=True)
-class CompiledRule:
-    rule: Rule
-    template: Template
-
-
-@dataclass(frozen=True)
-class Sentences:
-    """The compiled templates: catalogue intents, then follow-ups."""
-
-    grammar: Grammar
-    intents: tuple[CompiledRule, ...]
-    follow_ups: tuple[CompiledRule, ...]
-    referents: dict[str, Any] = field(default_factory=dict)
-    """Action -> what "it" names after it: a phrase, or {place argument: {value: phrase}}."""
-
-
-def _slot_list(name: str, spec: dict | list) -> SlotList:
-    """A slot list from data: {value: [phrases]} or [{value: ..., phrases: [...]}] for values that are mappings."""
-    entries = spec.items() if isinstance(spec, dict) else ((item["value"], item["phrases"]) for item in spec)
-    return SlotList(name, {str(phrase): value for value, phrases in entries for phrase in phrases})
-
-
-def compile_sentences(data: dict) -> Sentences:
-    """Templates and lists from the data file, plus the lists derived from the catalogue."""
-    lists = {name: _slot_list(name, spec) for name, spec in data["lists"].items()}
-    lists["poi"] = SlotList("poi", {p: f"poi:{category}" for category, phrases in POI_PHRASES.items() for p in phrases})
-    grammar = Grammar(data["expansions"], lists)
-
-    def compiled(section: str) -> tuple[CompiledRule, ...]:
-        """Templates in file order, those with free text last: a name never wins over a fixed phrase."""
-        rules = []
-        for target, entries in data[section].items():
-            for rule in rules_of(target, entries):
-                for sentence in rule.sentences:
-                    try:
-                        rules.append(CompiledRule(rule, grammar.compile(sentence)))
-                    except TemplateError as exc:
-                        raise TemplateError(f"{section}.{target}: {exc}") from None
-        return tuple(sorted(rules, key=lambda r: r.template.has_text))
-
-    unknown = set(data["intents"]) - set(CATALOGUE)
-    if unknown:
-        raise TemplateError(f"templates for actions the catalogue does not have: {', '.join(sorted(unknown))}")
-    return Sentences(grammar, compiled("intents"), compiled("follow_ups"), data.get("referents", {}))
-
-
-@cache
-def default_sentences() -> Sentences:
-    return compile_sentences(yaml.safe_load(resources.files("intents").joinpath("data/sentences.yaml").read_text()))
 
 
 class FastPath:
@@ -167,14 +84,18 @@ class FastPath:
         referent = self._referent(previous)
         if referent and not re.search(r"\b(?:up|down)\b", words):
             words = re.sub(r"\b(?:it|them)\b", referent, words, count=1)
+        if mine := self._referent(previous, "driver"):  # "turn mine off" after heating the passenger's seat
+            words = re.sub(r"\bmine\b", mine, words, count=1)
         return " ".join(words.split())
 
-    def _referent(self, previous: Call | None) -> str | None:
+    def _referent(self, previous: Call | None, place: str | None = None) -> str | None:
+        """What "it" names after ``previous``; with ``place``, what that place's one is called (only for actions
+        with a place)."""
         spec = self.sentences.referents.get(previous.name) if previous else None
         if isinstance(spec, dict):
-            (place, phrases), = spec.items()
-            return phrases.get(previous.args.get(place, CATALOGUE[previous.name].arg(place).default))
-        return spec
+            (key, phrases), = spec.items()
+            return phrases.get(place or previous.args.get(key, CATALOGUE[previous.name].arg(key).default))
+        return None if place else spec
 
     def _corrected(self, words: str, previous: Call | None, answering: bool) -> list[Call] | None:
         """The sentence, or what follows the driver's last correction of it ("22, no wait, 23"; "twenty no twenty
@@ -198,16 +119,86 @@ class FastPath:
             calls: list[Call] = []
             for number, clause in enumerate(clauses):
                 last = next((c for c in reversed(calls) if not c.declined), previous)
-                if KEPT.match(clause) or (calls and self._narrows(clause, calls[-1])):
+                if KEPT.match(clause) or PLEA.match(clause) or (calls and self._narrows(clause, calls[-1])):
                     continue
                 found = self._clause(clause, last) or (number and self._with_borrowed_verb(clause, clauses[number - 1], last))
                 if not found:
                     break
                 calls += found
             else:
+                calls = _said_once(calls)
                 if calls and not _repeats_a_placeless_action(calls):
                     return calls
-        return self._clause(words, previous, answering) or self._refused_then_asked(words, previous)
+        return (self._clause(words, previous, answering) or self._refused_then_asked(words, previous)
+                or self._run_on(words, previous))
+
+    def _run_on(self, words: str, previous: Call | None) -> list[Call] | None:
+        """ "ac on fan to three", "i hate this song next": two requests without a word between them, as recognisers
+        write them; or a request with a reason beside it ("that truck stinks stop letting the outside air in").
+        Each request must be understood whole by a template of its own; "it" in the second is the first's thing
+        ("turn it up" after a climate request is not the volume); a reason is a statement that neither hedges nor
+        tells a story nor speaks of another domain; a plea ("can you do something") asks for nothing more."""
+        parts = words.split()
+        for cut in range(1, len(parts)):
+            if parts[cut - 1] in OPENS_A_PHRASE:
+                continue  # "play it over | bluetooth" cuts a phrase, not two requests
+            first, second = " ".join(parts[:cut]), " ".join(parts[cut:])
+            second = normalize(second)  # "... can you warm it up"
+            said = self._request(first, previous)
+            if said is None:
+                if self._is_a_reason(first) and (then := self._request(second, previous)) \
+                        and not self._speaks_of_another_domain(first, then):
+                    return [then]
+                continue
+            if PLEA.match(second) or (CATALOGUE[said.name].kind == "command" and self._is_a_reason(second, after=True)
+                                      and not self._speaks_of_another_domain(second, said)):
+                return [said]  # "open my window it is stuffy in here"
+            if (then := self._then(second, said)) is None:
+                continue
+            if STATE.match(first) != STATE.match(second):  # "i am hot open the window": the state is the reason
+                return [then if STATE.match(first) else said]
+            calls = _said_once([said, then])
+            if "undo" not in {c.name for c in calls} and not _repeats_a_placeless_action(calls):
+                return calls
+        return None
+
+    def _then(self, words: str, said: Call) -> Call | None:
+        """The request after ``said`` in a run-on sentence; "it" is what ``said`` changed, else the same domain's."""
+        if (restated := self._restated(words, said)) != words and (then := self._request(restated, said)):
+            return then
+        then = self._request(words, said)
+        if then and POINTER.search(words) and CATALOGUE[then.name].domain != CATALOGUE[said.name].domain:
+            return None
+        return then
+
+    @staticmethod
+    def _is_a_reason(words: str, after: bool = False) -> bool:
+        """A statement that can be the reason for a request: before it, one opening as reasons do ("that truck
+        stinks"); after it, a state or a "because" ("... it is stuffy in here")."""
+        opens = (STATE.match(words) or words.startswith("because ")) if after else REASON.match(words)
+        return len(words.split()) > 1 and bool(opens) and not (
+            HEDGES.search(words) or NARRATIVE.search(words) or re.search(r"\byou\b", words))
+
+    def _speaks_of_another_domain(self, reason: str, call: Call) -> bool:
+        """ "the fan is too loud open the window": the reason asks for something else, not understood; "the rear
+        window open it halfway": it names what the request is about, so it is part of the request."""
+        domain, key = CATALOGUE[call.name].domain, place_arg(call.name)
+        if key and self.sentences.grammar.lists[SLOT_LISTS[key]].find(reason) is not None:
+            return True
+        return any((a.domain not in (domain, "dialogue") or a.name == call.name) and a.is_plausible_for(reason)
+                   for a in CATALOGUE.values())
+
+    def _request(self, words: str, previous: Call | None) -> Call | None:
+        """A request of a template of its own, or a negated one, for ``words`` whole."""
+        negated = NEGATED.match(words)
+        if not any(self.sentences.any_request.fullmatch(w + " ") for w in (words, with_digits(words), negated and negated["rest"])
+                   if w):
+            return None
+        if found := self._intent(words, previous):
+            return found
+        if negated and (found := self._intent(negated["rest"], previous)):
+            return Call(found.name, found.args, declined=True)
+        return None
 
     def _refused_then_asked(self, words: str, previous: Call | None) -> list[Call] | None:
         """ "don't open the window close it", "not louder quieter", "not twenty twenty three": what the driver
@@ -299,7 +290,7 @@ class FastPath:
         """The last request with what ``phrase``, a named amount or slot value and nothing else, changes."""
         phrase = AMOUNT_FRAME.sub("", phrase)
         for key in CHANGED_SLOTS:
-            if key in _arg_names(previous.name) and (value := self.slot_value(SLOT_LISTS[key], phrase)) is not None:
+            if key in arg_names(previous.name) and (value := self.slot_value(SLOT_LISTS[key], phrase)) is not None:
                 return Call(previous.name, {**previous.args, **(value if isinstance(value, dict) else {key: value})})
         if previous.name not in SET_IT:
             return None
@@ -309,12 +300,14 @@ class FastPath:
         value = self.slot_value(AMOUNT_LISTS[name], phrase)
         if value is None:
             return None
-        places = {k: v for k, v in previous.args.items() if k in PLACE_ARGS and k in _arg_names(name)}
+        if isinstance(value, float | int) and previous.args.get(key, 0) < 0:
+            value = -value  # "max" after "seat cooling on": cooling at the most
+        places = {k: v for k, v in previous.args.items() if k in PLACE_ARGS and k in arg_names(name)}
         return Call(name, {**places, **(value if isinstance(value, dict) else {key: value})})
 
     def _changed_for_a_place(self, phrase: str, previous: Call) -> Call | None:
         """``phrase`` as a place and a change, in either order, every word one of the two."""
-        key = next((k for k in PLACE_ARGS if k in _arg_names(previous.name)), None)
+        key = place_arg(previous.name)
         words = phrase.split()
         for cut in range(1, len(words) if key else 0):
             for place_words, change_words in ((words[:cut], words[cut:]), (words[cut:], words[:cut])):
@@ -327,7 +320,7 @@ class FastPath:
     def _intent(self, words: str, previous: Call | None) -> Call | None:
         for compiled in self.sentences.intents:
             if (args := self._match(compiled, words)) is not None:
-                return _completed(Call(compiled.rule.target, args), previous)
+                return completed(Call(compiled.rule.target, args), previous)
         return None
 
     def _match(self, compiled: CompiledRule, words: str) -> dict[str, Any] | None:
@@ -341,9 +334,17 @@ class FastPath:
         args = compiled.rule.args | found
         if not (could_be_a_place(args.get("destination")) and could_be_a_title(args.get("query"))):
             return None
+        if compiled.template.has_text and any(self._ends_in_a_request(v) for v in found.values() if isinstance(v, str)):
+            return None
         for name in compiled.rule.negate:
             args[name] = -args[name]
         return args
+
+    def _ends_in_a_request(self, name: str) -> bool:
+        """ "paris open the window": a name that ends in a request of a fixed template is two requests."""
+        words = name.split()
+        return any(self.sentences.fixed_request.fullmatch(" ".join(words[start:]) + " ") is not None
+                   for start in range(1, len(words)))
 
     def _follow_up(self, words: str, previous: Call | None, answering: bool = False) -> Call | None:
         for compiled in self.sentences.follow_ups:
@@ -354,7 +355,7 @@ class FastPath:
                 return Call("undo")
             if previous is None or kind in (*DIALOGUE_ACTS, "answer"):
                 return None
-            return _resolved(kind, args, previous, answering)
+            return resolved(kind, args, previous, answering)
         return None
 
 
@@ -362,60 +363,21 @@ class FastPath:
 
 
 
+def _said_once(calls: list[Call]) -> list[Call]:
+    """ "There's a smell outside, stop bringing in outside air": a reason and a request asking for the same thing
+    are one request."""
+    meant = [_with_defaults(call) for call in calls]
+    return [call for number, call in enumerate(calls) if meant[number] not in meant[:number]]
+
+
+def _with_defaults(call: Call) -> Call:
+    """The call with the arguments it leaves out at the catalogue's defaults."""
+    defaults = {a.name: a.default for a in CATALOGUE[call.name].args if a.default is not None} if call.name in CATALOGUE else {}
+    return Call(call.name, defaults | call.args, call.declined)
+
+
 def _repeats_a_placeless_action(calls: list[Call]) -> bool:
     """ "Play Simon and Garfunkel" read as two things to play: an action with no place to tell its calls apart
     said twice in one sentence is one name with "and" in it, not two requests."""
-    names = [c.name for c in calls if not set(PLACE_ARGS) & set(_arg_names(c.name))]
+    names = [c.name for c in calls if not set(PLACE_ARGS) & set(arg_names(c.name))]
     return len(names) != len(set(names))
-
-
-
-
-def _completed(call: Call, previous: Call | None) -> Call:
-    """Arguments a template leaves to the context: destinations as the ECU takes them, the zone of a change."""
-    args = dict(call.args)
-    if isinstance(args.get("destination"), str) and not args["destination"].startswith("poi:"):
-        args["destination"] = destination_of(args["destination"])
-    if call.name == "change_temperature" and "zone" not in args and previous and "temperature" in previous.name:
-        if "zone" in previous.args:
-            args["zone"] = previous.args["zone"]
-    return Call(call.name, args)
-
-
-def _resolved(kind: str, args: dict[str, Any], previous: Call, answering: bool) -> Call | None:
-    """A follow-up made concrete by the request before it (or by the question it answers)."""
-    if kind == "same_for":
-        key = next((k for k in PLACE_ARGS if k in _arg_names(previous.name)), None)
-        if key and answering:  # "on the passenger side" to "What temperature would you like?"
-            return Call(previous.name, {**previous.args, key: args["place"]})
-        return Call("same_for", {"place": args["place"]}) if key else None
-    if kind == "set_it" and previous.name in SET_IT:
-        name, key = SET_IT[previous.name]
-        if key not in previous.args and not CATALOGUE[name].arg(key).required:
-            return None  # "make it thirty" after a plain "mute": thirty of nothing said
-        places = {k: v for k, v in previous.args.items() if k in PLACE_ARGS and k in _arg_names(name)}
-        return Call(name, {**places, key: args["value"]})
-    if kind in ("more", "less", "again") and previous.name in RELATIVE:
-        name, step = RELATIVE[previous.name]
-        zone = {"zone": previous.args["zone"]} if "zone" in previous.args else {}
-        if kind == "again" and previous.args.get("delta", 0) < 0:
-            kind = "less"  # "a bit cooler" ... "a little more": cooler again
-        return Call(name, {"delta": -step if kind == "less" else step, **zone})
-    if kind == "instead" and previous.name in ("navigate_to", "find_place", "ask_travel_time"):
-        return _completed(Call(previous.name, args), previous)
-    if (kind, previous.name) in OTHER_SIDE:
-        return Call(OTHER_SIDE[kind, previous.name])
-    if kind == "there" and previous.name in ("find_place", "ask_travel_time"):
-        return Call("navigate_to", {"destination": previous.args["destination"]})
-    if kind == "another":
-        destination = str(previous.args.get("destination", ""))
-        if previous.name in ("navigate_to", "find_place") and destination.startswith("poi:"):
-            category, _, rank = destination.removeprefix("poi:").partition(":")
-            return Call(previous.name, {"destination": f"poi:{category}:{int(rank or 1) + 1}"})
-        if previous.name in ("play_media", "next_track", "previous_track", "set_media_source"):
-            return Call("next_track")
-    return None
-
-
-def _arg_names(action_name: str) -> tuple[str, ...]:
-    return tuple(a.name for a in CATALOGUE[action_name].args) if action_name in CATALOGUE else ()

@@ -27,17 +27,11 @@ from typing import Any
 from intents.actions import Arg
 from intents.catalogue import CATALOGUE
 from intents.planners import POI_CATEGORIES
-from intents.fastpath import AMOUNT_LISTS, RELATIVE, SLOT_LISTS, Call, FastPath
-from intents.phrasing import could_be_a_place, could_be_a_title
+from intents.fastpath import AMOUNT_LISTS, SLOT_LISTS, Call, FastPath
+from intents.follow_ups import RELATIVE
+from intents.phrasing import HEDGES, NARRATIVE, could_be_a_place, could_be_a_title
 from intents.text import INTERJECTIONS, normalize, with_digits
 
-HEDGES = re.compile(r"\b(?:not|no|never|nothing|nobody|without|if|unless|maybe|perhaps|might|whether|"
-                    r"(?:i|we) wonder|wondering|should i|should we|would it(?! take)|could it|in case|later|tomorrow|"
-                    r"tonight|once|when|until|after|before(?! (?:this|that|it)\b)|in \w+ minutes?|except|instead|pretend|"
-                    r"ignore|imagine|suppose|say|repeat|quote|spell|undo|changed my mind|"
-                    r"(?:on )?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?|weekend|next (?:week|month)|"
-                    r"this (?:evening|afternoon)|in the morning|(?:as|where) (?:it|they) (?:is|are)|alone)\b")
-"""Negation, conditions, hedges, later and quotes: never acted on from a model's reading."""
 NOT_OURS = re.compile(r"\b(?:book|reserve|order|buy|purchase|text|email|remind|schedule|translate|dial|"
                       r"(?<!taking a )(?<!on a )(?<!on the )call(?! (?:it|this|that|the place)\b)|"
                       r"living room|kitchen|bedroom|bathroom|basement|attic|hallway|"
@@ -53,11 +47,6 @@ HIJACK = re.compile(r"\b(?:(?:forget|ignore|disregard|override) (?:\w+ ){0,3}(?:
                     r"orders|guidelines)|instructions?|system (?:prompt|message|note|override)|developer mode|jailbreak|"
                     r"from now on|authori[sz]ed|admin\w*|sudo)\b")
 """Words that try to change how the assistant behaves: nothing said with them is acted on."""
-NARRATIVE = re.compile(r"\b(?:i|we|you|he|she|they) (?:\w*[^\We]ed|left|forgot|was|were|had|did|got|went|came|saw|thought|"
-                       r"said|told|ran|took|kept|put it)\b|\bdid\b|\b(?:yesterday|last (?:time|night|week|year)|at home|at work|always|usually|often|sometimes|"
-                       r"every time)\b")
-"""Something that happened, happens elsewhere or happens as a habit ("I left the windows open at home", "my brother
-always turns it up"): not a request ("we need" is not a past tense)."""
 NOT_A_COMMAND = re.compile(r"^(?:is|are|am|do|does|did|was|were|have|has|had|what|why|how|who|where|which|should|"
                            r"shall|will)\b")
 """Questions: answered by questions of the catalogue, never turned into a command."""
@@ -99,6 +88,9 @@ STRONG_WORDS = r"freez\w*|frozen|ice cold|boiling|roasting|sweat\w*|melting|baki
 TRACK_WORDS = (r"next|skip\w*|another|different|else|forward|change|switch", r"previous|last|back|again|before|earlier|replay")
 TRACK_SIDE = {"next_track": 1, "previous_track": -1}
 """A skip stands only when the words say its way (forward or back) and not the other."""
+LOOK_UP_WORDS = r"where\w*|find|is there|are there|any|look(?:ing)? for|search\w*|locate"
+GO_WORDS = r"take|navigat\w*|drive|go|head\w*|bring|get (?:me|us)|route|directions|guide|let us|lead"
+"""A look-up said without a word of going: where to find a place, not a route there."""
 EXTREMES = r"all the way|max\w*|min\w*|full\w*|completely|highest|lowest|top"
 """Words that name the end of a range: never a relative step."""
 
@@ -128,6 +120,10 @@ def ground(calls: list[Call], text: str, fast_path: FastPath) -> list[Call] | No
     """The calls with ungrounded arguments dropped (defaults apply, or the driver is asked), or ``None`` when the
     sentence is hedged or the words contradict any of them."""
     words = normalize(text)
+    try:
+        calls = [_look_up_if_asked(call, words) for call in calls]
+    except Contradiction:
+        return None
     if HIJACK.search(words) or NARRATIVE.search(words) or NOT_OURS.search(words):
         return None  # questions too: "last week we drove to Leeds" asks nothing
     if to_someone_else(text, words):
@@ -140,6 +136,16 @@ def ground(calls: list[Call], text: str, fast_path: FastPath) -> list[Call] | No
         return [_ground_call(call, words, with_digits(words), fast_path, alone=len(calls) == 1) for call in calls]
     except Contradiction:
         return None
+
+
+def _look_up_if_asked(call: Call, words: str) -> Call:
+    """ "Where's the nearest gas station" read as a route: a look-up, as the words ask (a route starts only when
+    they say go)."""
+    if call.name == "navigate_to" and said(LOOK_UP_WORDS, words) and not said(GO_WORDS, words):
+        if not str(call.args.get("destination", "")).startswith("poi:"):
+            raise Contradiction("a question where a place is, not a request to go there")
+        return Call("find_place", call.args)
+    return call
 
 
 def _ground_call(call: Call, words: str, digits: str, fast_path: FastPath, alone: bool = True) -> Call:

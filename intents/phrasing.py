@@ -20,12 +20,34 @@ POINTERS = frozenset("this that it one".split())
 """Words that end a reference to what plays now ("the song before this one"), never a title to play."""
 NOT_IN_A_TITLE = frozenset("again last previous next back up bluetooth phone usb aux navigation".split())
 """Words that ask for another media action (a track, a source) or another domain, never part of what to play."""
+HEDGES = re.compile(r"\b(?:not|no|never|nothing|nobody|without|if|unless|maybe|perhaps|might|whether|"
+                    r"(?:i|we) wonder|wondering|should i|should we|would it(?! take)|could it|in case|later|tomorrow|"
+                    r"tonight|once|when|until|after|before(?! (?:this|that|it)\b)|in \w+ minutes?|except|instead|pretend|"
+                    r"ignore|imagine|suppose|say|repeat|quote|spell|undo|changed my mind|"
+                    r"(?:on )?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?|weekend|next (?:week|month)|"
+                    r"this (?:evening|afternoon)|in the morning|(?:as|where) (?:it|they) (?:is|are)|alone)\b")
+"""Negation, conditions, hedges, later and quotes: never acted on from a model's reading."""
+PEOPLE = r"(?:my|our|his|her|the) (?:friend|wife|husband|partner|boss|mom|mum|dad|brother|sister|son|daughter|kid|child|" \
+         r"children|passenger|colleague|buddy|mate|girlfriend|boyfriend)s?"
+NARRATIVE = re.compile(rf"\b(?:i|we|you|he|she|they|{PEOPLE}) (?:just |already )?(?:\w*[^\We]ed|left|forgot|was|were|had|did|got|went|came|saw|thought|"
+                       r"said|told|ran|took|kept|put it)\b|\bdid\b|\b(?:yesterday|last (?:time|night|week|year)|at home|at work|always|usually|often|sometimes|"
+                       r"every time)\b")
+"""Something that happened, happens elsewhere or happens as a habit ("I left the windows open at home", "my brother
+always turns it up", "my friend just texted me ..."): not a request ("we need" is not a past tense)."""
+REASON = re.compile(r"^(?:i am|we are|it is|there is|there are|this|that|the|my|our|i|we|so|too|because|since|as)\b")
+"""How a reason said beside a request opens ("that truck stinks, stop letting the outside air in"; "... it's an
+electric car")."""
+STATE = re.compile(r"^(?:i am|we are|it is|there is|there are|(?:the|my|our|this|that|it) (?:\w+ ){0,3}(?:is|are|feels?))\b")
+"""A state said ("i am hot", "the fan is too loud"): beside an explicit request, the reason for it."""
 CLAUSE_SPLIT = re.compile(r"\s*\b(?:and then|and also|and|then|also|plus|but|after that)\b\s*")
 NEGATED = re.compile(r"^(?:please )?(?:do not|never|no need to|there is no need to|you do not (?:need|have) to|"
                      r"i do not want (?:you )?to|i do not need (?:you )?to)\s+(?P<rest>.+)$")
 KEPT = re.compile(r"^(?:(?:keep|leave) .+ (?:on|off|going|running|playing|alone|as it is|as they are|where it is|"
                   r"where they are|the same|open|closed)|(?:do not|never) (?:touch|change|mess with) .+)$")
 """A clause that asks for nothing to change ("... but keep the AC on"): fine beside a request, nothing alone."""
+PLEA = re.compile(r"^(?:(?:can|could|would|will) you |please )?(?:(?:do|try) something|help(?: me)?(?: out)?|fix (?:it|that|this)|"
+                  r"sort (?:it|that|this) out)(?: about (?:it|that|this))?(?: for me)?(?: please)?$")
+"""A plea beside a request ("I'm cold, can you do something"): asks for what the request says, nothing alone."""
 EXCLUDED = re.compile(r"^(?:not|without|except) (?P<rest>.+)$")
 """A clause that narrows the one before ("heat my seat, not the passenger's")."""
 DENIED_STATE = re.compile(r"^(?P<said>(?:i|we|it) (?:am|are|is)) not (?P<rest>.+)$")
@@ -42,7 +64,7 @@ before it belongs with it ("I am not", "do not", "if not")."""
 AMOUNT_WORDS = re.compile(r"\b(?:all the way|fully|completely|too|so|that|much|far|high|low|max\w*|full|half|"
                           r"hot|cold|warm|loud|quiet|strong|fast|\d+)\b")
 CORRECTION = re.compile(r"\b(?:no wait|wait no|no no|i mean|or actually no|actually no|or actually|no actually|"
-                        r"or rather|no sorry|sorry|never mind|nevermind|scratch that)\b|^(?:no|nope|actually)\b")
+                        r"or rather|no sorry|sorry|never mind|nevermind|scratch that|(?:i|we) (?:have )?changed (?:my|our) mind)\b|^(?:no|nope|actually)\b")
 """A driver correcting themselves ("no, make it 19"): only what follows the last of these counts."""
 BARE_NO = re.compile(r"(?<=\w) no\b(?! (?:need|more|longer|one|way|idea|matter|problem|thanks)\b)(?= \w)")
 """A "no" inside a sentence that, whole, means nothing ("twenty no twenty two"): a correction too."""

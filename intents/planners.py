@@ -16,7 +16,7 @@ from vehicle_bus.signals import (CABIN_TEMPERATURE, DESTINATION_LATITUDE, DESTIN
                                  TRAFFIC_LEVEL, UNMUTE_IN, air_distribution, fan_speed, seat_heating,
                                  station_temperature, window_position)
 
-from intents.actions import SAVED_NAME, Plan, Refusal, State, clamped
+from intents.actions import POI_PHRASES, SAVED_NAME, Plan, Refusal, State, clamped
 
 # -- places in the car ------------------------------------------------------------------------------
 CLIMATE_ZONES = {
@@ -34,24 +34,6 @@ DRIVER_STATION, DRIVER_SEAT = CLIMATE_ZONES["driver"][0], SEATS["driver"][0]
 PLACE_NAMES = {"driver": "the driver", "passenger": "the passenger", "front": "the front", "rear": "the back",
                "all": "everyone", "rear_left": "the rear left", "rear_right": "the rear right"}
 SOURCES = {"FM": "FM radio", "DAB": "digital radio", "USB": "USB", "BLUETOOTH": "Bluetooth", "INTERNET": "streaming"}
-POI_PHRASES = {
-    "fuel": ("gas station", "petrol station", "filling station", "service station", "gas", "petrol", "fuel", "diesel",
-             "refuel", "fill up"),
-    "charging": ("charging station", "charging point", "charger", "charging", "supercharger", "ev charger", "charge",
-                 "recharge", "charging spot", "place to charge"),
-    "parking": ("parking lot", "parking garage", "car park", "parking space", "parking spot", "parking", "place to park",
-                "somewhere to park", "park"),
-    "restaurant": ("restaurant", "something to eat", "place to eat", "somewhere to eat", "place to grab lunch",
-                   "place to grab dinner", "place to grab a bite", "somewhere to grab a bite", "food", "diner", "lunch",
-                   "dinner", "burger", "pizza", "bite to eat"),
-    "cafe": ("coffee shop", "coffee", "cafe", "café", "coffee place"),
-    "hotel": ("hotel", "motel", "place to stay", "somewhere to stay", "place to sleep", "somewhere to sleep"),
-    "hospital": ("hospital", "emergency room", "er", "clinic", "doctor", "a and e"),
-    "pharmacy": ("pharmacy", "chemist", "drugstore", "drug store", "apotheke"),
-    "supermarket": ("supermarket", "grocery store", "grocery", "groceries", "food store"),
-    "atm": ("atm", "cash machine", "cashpoint", "bank machine", "cash"),
-}
-"""Phrases naming each point-of-interest category the navigation ECU can find (the fast path's list too)."""
 POI_CATEGORIES = tuple(POI_PHRASES)
 UNSAVED_PLACE_WORDS = ("home", "work", "office", "the office")
 """Places drivers name as if the car knew them: refused with advice until saved."""

@@ -6,7 +6,8 @@ import pytest
 
 from intents.actions import MissingArgument
 from intents.catalogue import CATALOGUE
-from intents.fastpath import Call, FastPath, compile_sentences, default_sentences
+from intents.fastpath import Call, FastPath
+from intents.sentences import compile_sentences, default_sentences
 from intents.templates import TemplateError
 
 EXAMPLES = [(name, said) for name, action in CATALOGUE.items() for said in action.examples]
@@ -187,3 +188,49 @@ def test_a_driver_correcting_themselves_gets_what_they_corrected_it_to(said, cal
 ])
 def test_exclamations_asides_and_word_order_do_not_hide_the_request(said, calls, fast_path):
     assert fast_path.parse(said) == calls
+
+
+@pytest.mark.parametrize("said, calls", [
+    # two requests without a word between them, as recognisers write them
+    ("ac on fan to four", [Call("set_air_conditioning"), Call("set_fan_speed", {"level": 40})]),
+    ("drive to leeds open my window", [Call("navigate_to", {"destination": "leeds"}),
+                                       Call("set_window", {"position": 100, "window": "driver"})]),
+    ("put on some jazz quieter", [Call("play_media", {"query": "jazz"}), Call("change_volume", {"delta": -10})]),
+    # a reason beside the request: only the request is done
+    ("the bus in front reeks stop letting the outside air in", [Call("set_recirculation")]),
+    ("i am so hot open my window", [Call("set_window", {"position": 100, "window": "driver"})]),
+    ("open my window it is stuffy in here", [Call("set_window", {"position": 100, "window": "driver"})]),
+    ("i am really tired find a motel", [Call("find_place", {"destination": "poi:hotel"})]),
+    ("i am freezing can you do something", [Call("change_temperature", {"delta": 2, "zone": "front"})]),
+    # the same request said twice is done once
+    ("no need for the seat heating any more turn it off", [Call("set_seat_heating", {"level": 0})]),
+    ("actually we changed our mind cancel the route", [Call("cancel_navigation")]),
+    ("could we have some nineties hip hop", [Call("play_media", {"query": "nineties hip hop"})]),
+])
+def test_run_on_requests_and_reasons_are_read_as_the_driver_means_them(said, calls, fast_path):
+    assert fast_path.parse(said) == calls
+
+
+@pytest.mark.parametrize("said", [
+    "my brother just texted me open all the windows",  # a story, not a request
+    "if it gets colder turn on the heat",  # a condition
+    "my wife is cold turn it up",  # "it" is the volume by its template, not what the reason speaks of
+    "play it over bluetooth",  # one phrase, not "play it over" and "bluetooth"
+    "hmm too loud now undo that",  # undo beside another request: which one?
+])
+def test_run_on_sentences_that_are_not_two_requests_are_not_split(said, fast_path):
+    calls = fast_path.parse(said) or []
+    assert not any(c.args.get("query") == "it over" for c in calls)
+    assert said.startswith("play") or calls == [], calls
+
+
+@pytest.mark.parametrize("said, previous, calls", [
+    ("max", Call("set_seat_heating", {"level": -66, "seat": "passenger"}),
+     [Call("set_seat_heating", {"seat": "passenger", "level": -100})]),  # cooling stays cooling
+    ("no the other side", Call("set_window", {"position": 100}),
+     [Call("set_window", {"position": 100, "window": "passenger"})]),
+    ("turn mine off again", Call("set_seat_heating", {"seat": "passenger"}),
+     [Call("set_seat_heating", {"level": 0, "seat": "driver"})]),
+])
+def test_follow_ups_keep_the_direction_and_mirror_the_place(said, previous, calls, fast_path):
+    assert fast_path.parse(said, previous) == calls

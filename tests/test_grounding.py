@@ -133,3 +133,14 @@ def fast_path() -> FastPath:
 ])
 def test_readings_stand_only_where_the_words_support_them(said, reading, grounded, fast_path):
     assert ground([reading], said, fast_path) == (None if grounded is None else [grounded])
+
+
+@pytest.mark.parametrize("said, reading, grounded", [
+    ("where's the closest petrol station", Call("navigate_to", {"destination": "poi:fuel"}),
+     [Call("find_place", {"destination": "poi:fuel"})]),  # a look-up, not a route
+    ("take me to the closest petrol station", Call("navigate_to", {"destination": "poi:fuel"}),
+     [Call("navigate_to", {"destination": "poi:fuel"})]),
+    ("where is leeds", Call("navigate_to", {"destination": "leeds"}), None),  # a question, not a route
+])
+def test_a_look_up_read_as_a_route_finds_the_place_without_starting_guidance(said, reading, grounded, fast_path):
+    assert ground([reading], said, fast_path) == grounded
