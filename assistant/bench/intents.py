@@ -30,7 +30,8 @@ import yaml
 
 from assistant.bench.stats import Progress, percentiles
 from assistant.config import CarvoiceConfig
-from assistant.runtime import hardware_profile, load_llm, scratch_vehicle
+from assistant.engines import Engines
+from assistant.runtime import scratch_vehicle
 from intents.actions import MissingArgument, Refusal
 from intents.catalogue import get_action
 from intents.dialogue import Dialogue, Turn
@@ -166,10 +167,12 @@ def installed_llms(registry: Registry) -> list[str]:
 
 def run_intent_bench(config: CarvoiceConfig, model_ids: list[str], modes: tuple[str, ...], limit: int | None,
                      progress: Progress, sets: tuple[str, ...] = tuple(SETS)) -> dict[str, Any]:
-    """Every mode (fast path only; LLM only; both, as the assistant runs) on the labelled sets, per LLM."""
+    """Every mode (fast path only; LLM only; both, as the assistant runs) on the labelled sets, per LLM
+    (``model_ids``, or every installed one)."""
     cases = load_sets(sets)
     cases = cases[:limit] if limit else cases
-    registry = Registry(config.models.store_dir)
+    engines = Engines(config)
+    model_ids = model_ids or installed_llms(engines.registry)
     report: dict[str, Any] = {"machine": {"platform": platform.platform(), "processor": platform.processor()},
                               "cases": len(cases), "turns": sum(len(c.turns) for c in cases), "runs": []}
     with scratch_vehicle("bench") as car:
@@ -186,8 +189,7 @@ def run_intent_bench(config: CarvoiceConfig, model_ids: list[str], modes: tuple[
         if "fast" in modes:
             report["runs"].append({"mode": "fast", "model": None} | run(Dialogue(car), "fast"))
         for model_id in model_ids if {"llm", "combined"} & set(modes) else ():
-            llm = load_llm(registry, config.llm.model_copy(update={"model": model_id, "path": None}),
-                           hardware_profile(config.hardware.profile))
+            llm = engines.llm_for(config.llm.model_copy(update={"model": model_id, "path": None})).model
             for mode in ("llm", "combined"):
                 if mode in modes:
                     fast_path = FastPath() if mode == "combined" else FastPath(enabled=False)

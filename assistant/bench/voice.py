@@ -9,7 +9,8 @@ import numpy as np
 
 from assistant.bench.stats import Progress, percentiles
 from assistant.config import CarvoiceConfig, LiveSettings
-from assistant.runtime import LazyLlm, build_dialogue, build_voice, scratch_vehicle
+from assistant.engines import Engines, LazyLlm
+from assistant.runtime import build_dialogue, build_voice, scratch_vehicle
 from assistant.voice.audio import ASR_RATE
 from assistant.voice.devices import NullOutput, RecordedInput
 from assistant.voice.driver_voice import driver_speech
@@ -35,7 +36,8 @@ def speech_end(audio: np.ndarray, floor: float = 0.01) -> int:
 def run_voice_latency(config: CarvoiceConfig, runs: int, progress: Progress) -> dict[str, Any]:
     """``live_latency`` over ``runs`` rounds of the fast and LLM commands, on a scratch car."""
     with scratch_vehicle("bench") as car:
-        voice = build_voice(config, build_dialogue(config, car), car)
+        engines = Engines(config)
+        voice = build_voice(engines, build_dialogue(engines, car), car)
         return live_latency(voice, config.live, (FAST_COMMANDS + LLM_COMMANDS) * runs, progress) | {"runs": runs}
 
 

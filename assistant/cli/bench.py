@@ -10,7 +10,6 @@ import typer
 from rich.table import Table
 
 from assistant.cli.common import ConfigOption, console, fail, load_config, progress_bars, reported_errors
-from models.registry import Registry
 
 bench_app = typer.Typer(help="Benchmarks: with no subcommand, every stage and the whole stack against a naive "
                              "baseline and the hardware's limit.", invoke_without_command=True)
@@ -78,7 +77,7 @@ def bench_intents(
     config_file: ConfigOption = None,
 ) -> None:
     """Accuracy, wrong actions applied and latency of the fast path, the LLM path and both, on the labelled sets."""
-    from assistant.bench.intents import MODES, SETS, installed_llms, run_intent_bench
+    from assistant.bench.intents import MODES, SETS, run_intent_bench
 
     config = load_config(config_file)
     chosen = tuple(m.strip() for m in modes.split(",") if m.strip())
@@ -87,9 +86,8 @@ def bench_intents(
     chosen_sets = tuple(s.strip() for s in sets.split(",") if s.strip())
     if unknown := set(chosen_sets) - set(SETS):
         raise fail(f"unknown set(s) {', '.join(sorted(unknown))}; choose from {', '.join(SETS)}")
-    model_ids = models or installed_llms(Registry(config.models.store_dir))
     with reported_errors(), progress_bars(counting_bytes=False) as progress:
-        report = run_intent_bench(config, model_ids, chosen, limit, progress, chosen_sets)
+        report = run_intent_bench(config, models or [], chosen, limit, progress, chosen_sets)
     if as_json:
         print(json.dumps(report, indent=2))
         return

@@ -12,6 +12,7 @@ import typer
 from assistant.cli.common import (BrokerOption, ConfigOption, JsonOption, SessionOption, VehicleOption, console,
                                   err_console, load_config, reported_errors, vehicle_session)
 from assistant.config import ListenMode
+from assistant.engines import Engines
 from assistant.runtime import build_dialogue
 from assistant.voice.audio import AudioError
 from assistant.voice.live import watch_terminal_key
@@ -33,7 +34,8 @@ def listen(
     with reported_errors(AudioError):
         audio = read_audio(wav)
     with vehicle_session(config_file, broker, vehicle) as (config, car):
-        voice_turn = build_voice(config, build_dialogue(config, car), car).handle(audio, session)
+        engines = Engines(config)
+        voice_turn = build_voice(engines, build_dialogue(engines, car), car).handle(audio, session)
     if out:
         write_wav(out, voice_turn.audio, voice_turn.sample_rate)
     if as_json:
@@ -80,9 +82,10 @@ def talk(
     with vehicle_session(config_file, broker, vehicle) as (config, car):
         if mode:
             config = config.model_copy(update={"live": config.live.model_copy(update={"mode": mode})})
-        voice = build_voice(config, build_dialogue(config, car), car)
-        live = build_live(config, voice, car, audio_in, audio_out, session, on_turn=show)
-        fleet_agent(config, car, voice, live)
+        engines = Engines(config)
+        voice = build_voice(engines, build_dialogue(engines, car), car)
+        live = build_live(engines, voice, car, audio_in, audio_out, session, on_turn=show)
+        fleet_agent(engines, car, voice, live)
         if config.live.mode == "push_to_talk" and input_spec != "-" and sys.stdin.isatty():
             watch_terminal_key(sys.stdin, live.press)
         err_console.print(f"[dim]listening ({config.live.mode}); Ctrl-C to stop[/]")

@@ -33,6 +33,7 @@ def dash(
     from assistant.config import CarvoiceConfig, ConfigError
     from assistant.dash.server import LOCAL_HOSTS, DashServer, TypedTurns
     from assistant.voice.events import BusEventSink
+    from assistant.engines import Engines
     from assistant.runtime import build_dialogue, connected_vehicle
     from models.registry import ModelError
     from vehicle_bus.brokers import BrokerStartError
@@ -50,7 +51,7 @@ def dash(
             update["vehicle"] = config.vehicle.model_validate({"id": vehicle})
         config = config.model_copy(update=update)
         with connected_vehicle(config) as car:
-            ask = TypedTurns(build_dialogue(config, car), BusEventSink(car.client, car.vehicle_id))
+            ask = TypedTurns(build_dialogue(Engines(config), car), BusEventSink(car.client, car.vehicle_id))
             with DashServer(config.bus, car.vehicle_id, ask, host, port, token) as server:
                 typer.echo(f"carvoice dash: {server.url}  (vehicle {car.vehicle_id} on {config.bus.describe()}; "
                            "Ctrl-C stops)")

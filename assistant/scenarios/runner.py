@@ -18,18 +18,15 @@ import numpy as np
 
 from assistant.voice.audio import ASR_RATE, read_audio
 from assistant.config import CarvoiceConfig
+from assistant.engines import Engines
 from assistant.voice.devices import NullOutput, RecordedInput
 from assistant.voice.driver_voice import driver_speech
 from assistant.voice.events import PipelineEvent
 from assistant.voice.live import LiveAssistant, watch_push_to_talk_button
 from assistant.voice.pipeline import VoicePipeline, VoiceTurn
-from assistant.runtime import LazyLlm, build_speech, hardware_profile
 from assistant.scenarios.schema import Approx, AudioEffects, Expect, Scenario, Step
-from assistant.voice.speech import Recognizer, Synthesizer
-from assistant.voice.vad import SileroVad
 from intents.dialogue import Dialogue, Turn
 from intents.vehicle import BusVehicle
-from models.registry import Registry
 from vehicle_bus.brokers import EmbeddedBroker, MosquittoBroker, free_port
 from vehicle_bus.client import BusClient
 from vehicle_bus.protocol import Ack, ControlRequest, Faults, ack_topic, set_topic
@@ -103,12 +100,8 @@ class ScenarioRunner:
             self.stack.enter_context(EmbeddedBroker(bus.embedded_host, bus.embedded_port))
         self.bus = bus.model_copy(update={"ack_timeout_s": 2.0})
         self.client = self.stack.enter_context(BusClient(self.bus))
-        self.profile = hardware_profile(config.hardware.profile)
-        self.registry = Registry(config.models.store_dir)
-        self.llm = LazyLlm(self.registry, config.llm, self.profile) if config.llm.enabled else None
+        self.engines = Engines(config)
         self.ecu_data = (Gazetteer(), MediaLibrary.load())
-        self._speech: tuple[Recognizer, Synthesizer] | None = None
-        self._speech_lock = threading.Lock()
 
     def close(self) -> None:
         self.stack.close()
@@ -118,13 +111,6 @@ class ScenarioRunner:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
-
-    def speech(self) -> tuple[Recognizer, Synthesizer]:
-        """The recogniser and voice, loaded on the first voice step."""
-        with self._speech_lock:
-            if self._speech is None:
-                self._speech = build_speech(self.config)
-            return self._speech
 
     def run_all(self, scenarios: list[Scenario], parallel: int = 1, on_result=None) -> list[ScenarioResult]:
         """Scenarios that restart the broker run alone, after the others (which may run ``parallel`` at a time)."""
@@ -167,7 +153,7 @@ class _ScenarioRun:
         self.runner, self.scenario, self.car, self.result = runner, scenario, car, result
         self.client = runner.client
         self.vehicle = BusVehicle(self.client, car.vehicle_id).start()
-        self.dialogue = Dialogue(self.vehicle, llm=runner.llm)
+        self.dialogue = Dialogue(self.vehicle, llm=runner.engines.llm)
         self.faults = Faults()
         self.pressed = threading.Event()
 
@@ -193,7 +179,7 @@ class _ScenarioRun:
         record_turn(outcome, self.dialogue.handle(step.say, SESSION))
 
     def _speak(self, step: Step, outcome: StepResult) -> None:
-        audio, _voice = driver_speech(step.speak, self.runner.speech()[1], step.voice)
+        audio, _voice = driver_speech(step.speak, self.runner.engines.synthesizer, step.voice)
         self._listen(apply_effects(audio, step.audio), outcome)
 
     def _play(self, step: Step, outcome: StepResult) -> None:
@@ -201,13 +187,13 @@ class _ScenarioRun:
         self._listen(apply_effects(read_audio(path), step.audio), outcome)
 
     def _listen(self, audio: np.ndarray, outcome: StepResult) -> None:
-        recognizer, synthesizer = self.runner.speech()
+        engines = self.runner.engines
         events: list[PipelineEvent] = []
         turns: list[VoiceTurn] = []
-        pipeline = VoicePipeline(recognizer, self.dialogue, synthesizer, events.append)
+        pipeline = VoicePipeline(engines.recognizer, self.dialogue, engines.synthesizer, events.append)
         lead = np.zeros(int(0.3 * ASR_RATE), np.float32)
         live = LiveAssistant(pipeline, RecordedInput(np.concatenate([lead, audio]), realtime=False), NullOutput(),
-                             self.scenario.listen, SESSION, SileroVad(self.runner.profile.onnx), turns.append)
+                             self.scenario.listen, SESSION, engines.vad(), turns.append)
         if self.pressed.is_set():
             self.pressed.clear()
             live.press()

@@ -1,4 +1,5 @@
-"""The speech engines, built once and injected: faster-whisper for recognition, Piper for synthesis."""
+"""The speech engines (built once in ``assistant/engines.py`` and injected): faster-whisper for recognition, Piper
+for synthesis."""
 
 from __future__ import annotations
 
