@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
-from assistant.cli.common import ConfigOption, console, fail, load_config, progress_bars, reported_errors
+from assistant.cli.common import ConfigOption, command_config, console, fail, progress_bars, reported_errors
 
 bench_app = typer.Typer(help="Benchmarks: with no subcommand, every stage and the whole stack against a naive "
                              "baseline and the hardware's limit.", invoke_without_command=True)
@@ -30,7 +30,7 @@ def bench(
         return
     from assistant.bench.perf import run_perf_bench
 
-    config = load_config(config_file)
+    config = command_config(config_file)
     with reported_errors(), progress_bars(counting_bytes=False) as progress:
         report = run_perf_bench(config, llm, runs, progress)
     if as_json:
@@ -79,7 +79,7 @@ def bench_intents(
     """Accuracy, wrong actions applied and latency of the fast path, the LLM path and both, on the labelled sets."""
     from assistant.bench.intents import MODES, SETS, run_intent_bench
 
-    config = load_config(config_file)
+    config = command_config(config_file)
     chosen = tuple(m.strip() for m in modes.split(",") if m.strip())
     if unknown := set(chosen) - set(MODES):
         raise fail(f"unknown mode(s) {', '.join(sorted(unknown))}; choose from {', '.join(MODES)}")
@@ -119,7 +119,7 @@ def bench_voice(
     """End of speech to first reply audio through the live loop, fast path and LLM path (p50, p95)."""
     from assistant.bench.voice import run_voice_latency
 
-    config = load_config(config_file)
+    config = command_config(config_file)
     with reported_errors(), progress_bars(counting_bytes=False) as progress:
         report = run_voice_latency(config, runs, progress)
     if as_json:

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -16,7 +16,7 @@ from rich.logging import RichHandler
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.text import Text
 
-from assistant.config import CarvoiceConfig, ConfigError
+from assistant.config import CarvoiceConfig, ConfigError, load_config
 from assistant.runtime import connected_vehicle
 from intents.vehicle import BusVehicle
 from models.registry import ModelError, ProgressHook
@@ -55,27 +55,22 @@ def reported_errors(*also: type[Exception]) -> Iterator[None]:
         raise fail(str(exc)) from None
 
 
-def load_config(config_file: Path | None, broker: str | None = None) -> CarvoiceConfig:
+def command_config(config_file: Path | None, broker: str | None = None, vehicle_id: str | None = None,
+                   overrides: dict[str, Any] | None = None) -> CarvoiceConfig:
+    """The config a command runs with (``assistant.config.load_config``): its ``--broker``, ``--vehicle`` and
+    other options (``overrides``, dotted settings; None: not given) over the file and the environment. A bad
+    setting is one clear error line."""
     try:
-        config = CarvoiceConfig.load(config_file)
-        if broker:
-            config = config.model_copy(update={"bus": config.bus.model_validate(config.bus.model_dump() | {"url": broker})})
-    except (ConfigError, ValueError) as exc:
+        return load_config(config_file, {"bus.url": broker, "vehicle.id": vehicle_id} | (overrides or {}))
+    except ConfigError as exc:
         raise fail(str(exc)) from None
-    return config
-
-
-def with_vehicle(config: CarvoiceConfig, vehicle_id: str | None) -> CarvoiceConfig:
-    if not vehicle_id:
-        return config
-    return config.model_copy(update={"vehicle": config.vehicle.model_validate({"id": vehicle_id})})
 
 
 @contextmanager
-def vehicle_session(config_file: Path | None, broker: str | None,
-                    vehicle_id: str | None) -> Iterator[tuple[CarvoiceConfig, BusVehicle]]:
+def vehicle_session(config_file: Path | None, broker: str | None, vehicle_id: str | None,
+                    overrides: dict[str, Any] | None = None) -> Iterator[tuple[CarvoiceConfig, BusVehicle]]:
     """The config and the vehicle it names (running, or embedded and simulated here), errors reported."""
-    config = with_vehicle(load_config(config_file, broker), vehicle_id)
+    config = command_config(config_file, broker, vehicle_id, overrides)
     with reported_errors(), connected_vehicle(config) as car:
         yield config, car
 

@@ -11,8 +11,8 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
-from assistant.cli.common import (BrokerOption, ConfigOption, JsonOption, console, fail, load_config, progress_bars,
-                                  reported_errors)
+from assistant.cli.common import (BrokerOption, ConfigOption, JsonOption, command_config, console, fail,
+                                  progress_bars, reported_errors)
 from vehicle_bus.client import BusClient
 
 fleet_app = typer.Typer(help="Fleet configuration: keys, signed documents, rollouts, status.", no_args_is_help=True)
@@ -41,7 +41,7 @@ def fleet_operator(config_file: Path | None, broker: str | None, fleet: str | No
     from assistant.fleet.documents import DocumentError, SigningKey
     from assistant.fleet.operator import FleetOperator, RolloutError
 
-    config = load_config(config_file, broker)
+    config = command_config(config_file, broker)
     fleet_id = fleet or config.fleet.id
     if not fleet_id:
         raise fail("no fleet: give --fleet or set fleet.id in the config")

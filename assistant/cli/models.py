@@ -8,14 +8,14 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from assistant.cli.common import ConfigOption, console, err_console, fail, load_config, progress_bars
+from assistant.cli.common import ConfigOption, command_config, console, err_console, fail, progress_bars
 from models.registry import ModelError, ModelNotInstalledError, Registry
 
 models_app = typer.Typer(help="The model registry: list, install, verify, locate models.", no_args_is_help=True)
 
 
 def open_registry(config_file: Path | None) -> Registry:
-    return Registry(load_config(config_file).models.store_dir)
+    return Registry(command_config(config_file).models.store_dir)
 
 
 @models_app.command("list")

@@ -11,8 +11,8 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
-from assistant.cli.common import (BrokerOption, ConfigOption, VehicleOption, console, err_console, fail, load_config,
-                                  reported_errors, setup_logging)
+from assistant.cli.common import (BrokerOption, ConfigOption, VehicleOption, command_config, console, err_console,
+                                  fail, reported_errors, setup_logging)
 from vehicle_bus.brokers import EmbeddedBroker
 from vehicle_bus.client import BusClient
 from vehicle_bus.errors import BusError, SetRejected
@@ -43,9 +43,8 @@ def sim_run(
 ) -> None:
     """Run simulated vehicles until interrupted (starts the embedded broker when no broker URL is set)."""
     setup_logging(verbose)
-    config = load_config(config_file, broker)
-    sim = config.sim.model_copy(update={k: v for k, v in {"state_dir": state_dir, "time_scale": time_scale}.items()
-                                        if v is not None})
+    config = command_config(config_file, broker, overrides={"sim.state_dir": state_dir, "sim.time_scale": time_scale})
+    sim = config.sim
     embedded = None
     with reported_errors():
         if config.bus.uses_embedded_broker:
@@ -75,8 +74,8 @@ def sim_state(
     config_file: ConfigOption = None,
 ) -> None:
     """Print the current state of a running vehicle."""
-    config = load_config(config_file, broker)
-    vehicle_id = vehicle or config.vehicle.id
+    config = command_config(config_file, broker, vehicle)
+    vehicle_id = config.vehicle.id
     with reported_errors(), BusClient(config.bus) as client:
         values = client.snapshot(vehicle_id, expected=len(SIGNALS))
     if not values:
@@ -102,10 +101,10 @@ def sim_set(
     config_file: ConfigOption = None,
 ) -> None:
     """Send one set request and print the vehicle's answer."""
-    config = load_config(config_file, broker)
+    config = command_config(config_file, broker, vehicle)
     try:
         with BusClient(config.bus) as client:
-            ack = client.set(vehicle or config.vehicle.id, path, parse_value(value))
+            ack = client.set(config.vehicle.id, path, parse_value(value))
     except SetRejected as exc:
         raise fail(f"rejected: {exc.reason}", code=1) from None
     except BusError as exc:
@@ -128,7 +127,7 @@ def sim_test(
     from assistant.scenarios.report import write_html, write_junit
     from assistant.scenarios.runner import ScenarioResult, ScenarioRunner
 
-    config = load_config(config_file)
+    config = command_config(config_file)
     with reported_errors(ScenarioError):
         scenarios = [s for path in scenario_files(paths) for s in load_scenarios(path)]
     err_console.print(f"{len(scenarios)} scenarios from {len(paths)} path(s)")

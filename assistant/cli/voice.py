@@ -9,8 +9,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from assistant.cli.common import (BrokerOption, ConfigOption, JsonOption, SessionOption, VehicleOption, console,
-                                  err_console, load_config, reported_errors, vehicle_session)
+from assistant.cli.common import (BrokerOption, ConfigOption, JsonOption, SessionOption, VehicleOption,
+                                  command_config, console, err_console, reported_errors, vehicle_session)
 from assistant.config import ListenMode
 from assistant.engines import Engines
 from assistant.runtime import build_dialogue
@@ -79,9 +79,7 @@ def talk(
     with reported_errors(AudioError):
         audio_in = open_input(input_spec, input_rate, input_channels)
         audio_out = open_output(output_spec, output_rate)
-    with vehicle_session(config_file, broker, vehicle) as (config, car):
-        if mode:
-            config = config.model_copy(update={"live": config.live.model_copy(update={"mode": mode})})
+    with vehicle_session(config_file, broker, vehicle, {"live.mode": mode}) as (config, car):
         engines = Engines(config)
         voice = build_voice(engines, build_dialogue(engines, car), car)
         live = build_live(engines, voice, car, audio_in, audio_out, session, on_turn=show)
@@ -106,4 +104,4 @@ def demo(
     from assistant.demo import run_demo
 
     with reported_errors():
-        run_demo(load_config(config_file), console, out)
+        run_demo(command_config(config_file), console, out)

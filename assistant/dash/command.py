@@ -30,7 +30,7 @@ def dash(
 ) -> None:
     """A web page with the car's cabin, the assistant's turns, a box to type to it, and the fleet's config
     state, live from the bus (an embedded broker and simulated car if none is running)."""
-    from assistant.config import CarvoiceConfig, ConfigError
+    from assistant.config import ConfigError, load_config
     from assistant.dash.server import LOCAL_HOSTS, DashServer, TypedTurns
     from assistant.voice.events import BusEventSink
     from assistant.engines import Engines
@@ -43,13 +43,7 @@ def dash(
     if host not in LOCAL_HOSTS and not token:
         token = secrets.token_urlsafe(18)
     try:
-        config = CarvoiceConfig.load(config_file)
-        update = {}
-        if broker:
-            update["bus"] = config.bus.model_validate(config.bus.model_dump() | {"url": broker})
-        if vehicle:
-            update["vehicle"] = config.vehicle.model_validate({"id": vehicle})
-        config = config.model_copy(update=update)
+        config = load_config(config_file, {"bus.url": broker, "vehicle.id": vehicle})
         with connected_vehicle(config) as car:
             ask = TypedTurns(build_dialogue(Engines(config), car), BusEventSink(car.client, car.vehicle_id))
             with DashServer(config.bus, car.vehicle_id, ask, host, port, token) as server:

@@ -60,9 +60,9 @@ class ScenarioItem(pytest.Item):
 def shared_runner(config: pytest.Config) -> ScenarioRunner:
     """One runner (broker, engines) for the whole test session."""
     if RUNNER not in config.stash:
-        from assistant.config import CarvoiceConfig
+        from assistant.config import load_config
 
-        runner = config.stash[RUNNER] = ScenarioRunner(CarvoiceConfig.load())
+        runner = config.stash[RUNNER] = ScenarioRunner(load_config())
         config.add_cleanup(runner.close)
     return config.stash[RUNNER]
 
