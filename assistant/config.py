@@ -46,9 +46,10 @@ class LiveSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     mode: ListenMode = Field(
-        ListenMode.ALWAYS, description="always: every utterance; push_to_talk: only after a press (steering-wheel "
-                              "button on the bus, or Enter in the terminal); wake_phrase: utterances that "
-                              "start with the wake phrase")
+        ListenMode.ALWAYS,
+        description="always: every utterance; push_to_talk: only after a press (steering-wheel "
+                    "button on the bus, or Enter in the terminal); wake_phrase: utterances that "
+                    "start with the wake phrase")
     wake_phrase: str = Field("hey car", min_length=2, max_length=40, description="for mode wake_phrase")
     follow_up_s: float = Field(6.0, ge=0, le=60, description="after a reply, speech within this time needs "
                                                              "no press or wake phrase")
@@ -73,7 +74,8 @@ class SimSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    state_dir: Path = Field(default_factory=default_state_dir, description="where each vehicle's state is kept")
+    state_dir: Path = Field(default_factory=default_state_dir,
+                            description="where each vehicle's state is kept")
     time_scale: float = Field(1.0, ge=0, le=1000, description="simulated seconds per real second; 0 = frozen")
     tick_s: float = Field(1.0, gt=0, le=60, description="simulation step")
 
@@ -89,7 +91,8 @@ class ModelSettings(BaseModel):
 class DialogueSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    idle_timeout_s: float = Field(60.0, gt=0, le=3600, description="forget follow-up context after this idle time")
+    idle_timeout_s: float = Field(60.0, gt=0, le=3600,
+                                  description="forget follow-up context after this idle time")
 
 
 class SpeechSettings(BaseModel):
@@ -108,9 +111,11 @@ class FleetSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="fleet id; none: not managed")
-    group: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="vehicle group in the fleet")
-    trusted_keys: dict[str, str] = Field(default_factory=dict, description="key id -> base64 ed25519 public "
-                                                                           "key; documents must be signed by one")
+    group: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$",
+                              description="vehicle group in the fleet")
+    trusted_keys: dict[str, str] = Field(default_factory=dict,
+                                         description="key id -> base64 ed25519 public key; documents must be "
+                                                     "signed by one")
 
 
 class NavigationSettings(BaseModel):
@@ -119,15 +124,17 @@ class NavigationSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     places: dict[str, str] = Field(
-        default_factory=dict, description="saved places, name -> town or 'lat, lon' (home: Augsburg); written to "
-                                          "the car's saved places at start and on each fleet update")
+        default_factory=dict,
+        description="saved places, name -> town or 'lat, lon' (home: Augsburg); written to "
+                    "the car's saved places at start and on each fleet update")
 
     @field_validator("places")
     @classmethod
     def _names_the_car_accepts(cls, places: dict[str, str]) -> dict[str, str]:
         for name, place in places.items():
             if not SAVED_NAME.fullmatch(name):
-                raise ValueError(f"a place name is 1 to 40 lower-case letters, digits or spaces, not {name!r}")
+                raise ValueError("a place name is 1 to 40 lower-case letters, "
+                                 f"digits or spaces, not {name!r}")
             if not place.strip():
                 raise ValueError(f"place {name!r} needs a town or 'lat, lon'")
         return places
@@ -136,7 +143,8 @@ class NavigationSettings(BaseModel):
 class HardwareSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    profile: str = Field("auto", description="auto (probe this machine), a built-in profile name, or a .toml file")
+    profile: str = Field("auto",
+                         description="auto (probe this machine), a built-in profile name, or a .toml file")
 
 
 class CarvoiceConfig(BaseModel):
@@ -158,9 +166,10 @@ class CarvoiceConfig(BaseModel):
 def load_config(path: Path | None = None, overrides: dict[str, Any] | None = None,
                 environ: Mapping[str, str] = os.environ) -> CarvoiceConfig:
     """The vehicle's local config, each layer over the one before: the defaults; the YAML file ``path`` (else
-    the one $CARVOICE_CONFIG names); ``CARVOICE_<SECTION>__<NAME>`` environment settings (values read as YAML);
-    ``overrides``, dotted settings from the command line (``{"bus.url": ...}``; None: not given). A managed
-    vehicle's fleet, group and vehicle documents go over it at run time (``assistant.fleet.layers``)."""
+    the one $CARVOICE_CONFIG names); ``CARVOICE_<SECTION>__<NAME>`` environment settings (values read as
+    YAML); ``overrides``, dotted settings from the command line (``{"bus.url": ...}``; None: not given). A
+    managed vehicle's fleet, group and vehicle documents go over it at run time
+    (``assistant.fleet.layers``)."""
     path = path or (Path(environ[CONFIG_ENV]) if environ.get(CONFIG_ENV) else None)
     environment = environment_settings(environ)
     given = nested({name: value for name, value in (overrides or {}).items() if value is not None})
@@ -218,8 +227,8 @@ def nested(dotted: Mapping[str, Any]) -> dict:
     return settings
 
 
-def merge(base: dict[str, Any], overlay: dict[str, Any], layer: str = "", sources: dict[str, str] | None = None,
-          prefix: str = "") -> dict[str, Any]:
+def merge(base: dict[str, Any], overlay: dict[str, Any], layer: str = "",
+          sources: dict[str, str] | None = None, prefix: str = "") -> dict[str, Any]:
     """``overlay`` on ``base``: mappings merge key by key, anything else replaces; ``sources``, when given,
     records which ``layer`` set each leaf (dotted path)."""
     merged = dict(base)

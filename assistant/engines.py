@@ -34,7 +34,7 @@ def hardware_profile(choice: str = "auto") -> HardwareProfile:
 
 
 class LazyLlm:
-    """Loads the LLM on the first sentence the fast path leaves to it, so fast-path turns never wait for it."""
+    """Loads the LLM on the first sentence the fast path leaves to it: fast-path turns never wait for it."""
 
     def __init__(self, registry: Registry, settings: LlmSettings, profile: HardwareProfile):
         self.registry, self.settings, self.profile = registry, settings, profile

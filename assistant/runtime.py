@@ -35,8 +35,8 @@ def connected_vehicle(config: CarvoiceConfig) -> Iterator[BusVehicle]:
             if not config.bus.uses_embedded_broker:
                 raise
             stack.enter_context(EmbeddedBroker(config.bus.embedded_host, config.bus.embedded_port))
-            stack.enter_context(SimulatedVehicle(config.vehicle.id, config.bus,
-                                                 state_file=config.sim.state_dir / f"{config.vehicle.id}.json",
+            state_file = config.sim.state_dir / f"{config.vehicle.id}.json"
+            stack.enter_context(SimulatedVehicle(config.vehicle.id, config.bus, state_file=state_file,
                                                  time_scale=config.sim.time_scale, tick_s=config.sim.tick_s))
             client = BusClient(config.bus).connect()
         stack.callback(client.close)

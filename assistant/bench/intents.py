@@ -45,15 +45,15 @@ from vehicle_bus.sim.vehicle import control_over_bus
 FILLERS = {"the", "some", "a", "music", "by", "please", "something", "songs"}
 
 
-SETS = {"rules": "bench.yaml", "heldout": "heldout.yaml", "adversarial": "adversarial.yaml", "dev": "dev.yaml",
-        "blind": "blind.yaml", "blind2": "blind2.yaml",
+SETS = {"rules": "bench.yaml", "heldout": "heldout.yaml", "adversarial": "adversarial.yaml",
+        "dev": "dev.yaml", "blind": "blind.yaml", "blind2": "blind2.yaml",
         "blind3": "blind3.yaml", "blind4": "blind4.yaml"}
 KINDS = ("single", "dialogue", "refusal", "adversarial")
 
 
 @dataclass(frozen=True)
 class Case:
-    """One scripted conversation: a single sentence, a dialogue, a request to refuse, or an adversarial case."""
+    """One scripted conversation: a sentence, a dialogue, a request to refuse, or an adversarial case."""
 
     kind: str
     turns: tuple[tuple[str, str], ...]
@@ -129,8 +129,8 @@ def run_cases(cases: list[Case], dialogue: Dialogue,
             turn = dialogue.handle(say, session_id=f"bench-{case.set}-{number}")
             expected, produced = expected_calls(expected_text), produced_calls(turn)
             understand_ms = turn.timings_ms.get("llm_ms", 0.0) + turn.timings_ms.get("fast_ms", 0.0)
-            yield TurnResult(case.kind, say, turn.path, expected == produced, understand_ms, expected, produced,
-                             wrong_actions(turn, expected), case.set, turn.reply)
+            yield TurnResult(case.kind, say, turn.path, expected == produced, understand_ms, expected,
+                             produced, wrong_actions(turn, expected), case.set, turn.reply)
 
 
 def summarize(results: list[TurnResult]) -> dict[str, Any]:
@@ -143,7 +143,8 @@ def summarize(results: list[TurnResult]) -> dict[str, Any]:
 
     summary: dict[str, Any] = {"turns": len(results), "accuracy": accuracy(results),
                                "wrong_actions_applied": wrong(results)}
-    summary["by_set"] = {name: {"turns": len(rows), "accuracy": accuracy(rows), "wrong_actions_applied": wrong(rows)}
+    summary["by_set"] = {name: {"turns": len(rows), "accuracy": accuracy(rows),
+                                "wrong_actions_applied": wrong(rows)}
                          for name in SETS if (rows := [r for r in results if r.set == name])}
     summary["by_kind"] = {k: accuracy([r for r in results if r.kind == k]) for k in KINDS}
     summary["by_path"] = {}

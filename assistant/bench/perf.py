@@ -51,7 +51,7 @@ def bench_asr(voice: VoicePipeline, clips: list[np.ndarray], runs: int) -> dict[
 
 
 def bench_llm(llm: LlmIntentModel, runs: int, decode_tokens: int = 48) -> dict[str, Any]:
-    """Prompt processing and decode tokens/s; time to first token cold (whole prompt) and cached (prefix kept)."""
+    """Prompt and decode tokens/s; time to first token cold (whole prompt) and cached (prefix kept)."""
     engine = llm.llm
     prefix = engine.tokenize(llm.prefix.encode(), add_bos=True, special=True)
     turn = engine.tokenize(llm.prompt("make it a bit warmer", None)[len(llm.prefix):].encode(), add_bos=False,
@@ -70,7 +70,8 @@ def bench_llm(llm: LlmIntentModel, runs: int, decode_tokens: int = 48) -> dict[s
         engine.reset()
         cold.append(timed(lambda: (engine.eval(prefix + turn), engine.sample(temp=0)))[0])
     llm.warm_up()  # leave the prefix cached for the turns that follow
-    return {"prompt_tokens": len(prefix), "turn_tokens": len(turn), "prompt_tokens_per_s": percentiles(prompt_tps),
+    return {"prompt_tokens": len(prefix), "turn_tokens": len(turn),
+            "prompt_tokens_per_s": percentiles(prompt_tps),
             "decode_tokens_per_s": percentiles(decode_tps), "ttft_cold_ms": percentiles(cold),
             "ttft_cached_ms": percentiles(cached)}
 
@@ -90,7 +91,8 @@ def bench_tts(voice: VoicePipeline, runs: int) -> dict[str, Any]:
             elapsed = time.perf_counter() - start
             whole.append(elapsed * 1000)
             rtf.append(elapsed / (sum(len(c) for c in chunks) / synthesizer.sample_rate))
-    return {"rtf": percentiles(rtf), "first_audio_ms": percentiles(first), "whole_reply_ms": percentiles(whole)}
+    return {"rtf": percentiles(rtf), "first_audio_ms": percentiles(first),
+            "whole_reply_ms": percentiles(whole)}
 
 
 def naive_turn(voice: VoicePipeline, llm: LlmIntentModel, said: np.ndarray) -> float:
@@ -126,9 +128,11 @@ def default_llm(engines: Engines) -> str:
     return BENCH_LLM if engines.registry.is_installed(BENCH_LLM) else engines.profile.models.llm
 
 
-def run_perf_bench(config: CarvoiceConfig, llm_id: str | None, runs: int, progress: Progress) -> dict[str, Any]:
+def run_perf_bench(config: CarvoiceConfig, llm_id: str | None, runs: int,
+                   progress: Progress) -> dict[str, Any]:
     llm_id = llm_id or default_llm(Engines(config))
-    config = config.model_copy(update={"llm": config.llm.model_copy(update={"model": llm_id, "enabled": True})})
+    config = config.model_copy(update={"llm": config.llm.model_copy(update={"model": llm_id,
+                                                                            "enabled": True})})
     engines = Engines(config)
     profile = engines.profile
     report: dict[str, Any] = {"machine": probe().as_dict() | {"platform": platform.platform()},

@@ -13,7 +13,8 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
-from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+from rich.progress import (BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn,
+                           TransferSpeedColumn)
 from rich.text import Text
 
 from assistant.config import CarvoiceConfig, ConfigError, load_config
@@ -28,9 +29,12 @@ STDERR_IS_TERMINAL = sys.stderr.isatty()
 err_console = Console(stderr=True, soft_wrap=not STDERR_IS_TERMINAL)
 """Progress and notes for people; never wrapped when stderr is a file or a pipe."""
 
-ConfigOption = Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML config file (or $CARVOICE_CONFIG)")]
-BrokerOption = Annotated[Optional[str], typer.Option("--broker", "-b", help="mqtt://host:port; default: embedded")]
-VehicleOption = Annotated[Optional[str], typer.Option("--vehicle", "-v", help="vehicle id (default from config)")]
+ConfigOption = Annotated[Optional[Path], typer.Option("--config", "-c",
+                                                      help="YAML config file (or $CARVOICE_CONFIG)")]
+BrokerOption = Annotated[Optional[str], typer.Option("--broker", "-b",
+                                                     help="mqtt://host:port; default: embedded")]
+VehicleOption = Annotated[Optional[str], typer.Option("--vehicle", "-v",
+                                                      help="vehicle id (default from config)")]
 SessionOption = Annotated[str, typer.Option(help="dialogue session id")]
 JsonOption = Annotated[bool, typer.Option("--json", help="print each turn as JSON")]
 RUN_ERRORS = (BusError, BrokerStartError, ModelError)
@@ -42,7 +46,8 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     if STDERR_IS_TERMINAL:
         err_console.print(Text.assemble(("error: ", "bold red"), message))
     else:
-        print("error: " + "; ".join(line.strip() for line in message.splitlines() if line.strip()), file=sys.stderr)
+        print("error: " + "; ".join(line.strip() for line in message.splitlines() if line.strip()),
+              file=sys.stderr)
     return typer.Exit(code)
 
 
@@ -76,14 +81,17 @@ def vehicle_session(config_file: Path | None, broker: str | None, vehicle_id: st
 
 
 def setup_logging(verbose: bool) -> None:
-    handler = RichHandler(console=err_console, show_path=False) if STDERR_IS_TERMINAL else logging.StreamHandler()
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", handlers=[handler])
+    handler = (RichHandler(console=err_console, show_path=False) if STDERR_IS_TERMINAL
+               else logging.StreamHandler())
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s",
+                        handlers=[handler])
 
 
 @contextmanager
 def progress_bars(counting_bytes: bool = True) -> Iterator[ProgressHook]:
-    """A rich progress display as a hook ``(description, done, total)``: bytes (downloads, hashing) or items."""
-    amount = (DownloadColumn(), TransferSpeedColumn()) if counting_bytes else (TextColumn("{task.completed}/{task.total}"),)
+    """A progress display as a hook ``(description, done, total)``: bytes (downloads, hashing) or items."""
+    amount = ((DownloadColumn(), TransferSpeedColumn()) if counting_bytes
+              else (TextColumn("{task.completed}/{task.total}"),))
     with Progress(TextColumn("{task.description}"), BarColumn(), *amount, TimeRemainingColumn(),
                   console=err_console, transient=True) as progress:
         tasks: dict[str, TaskID] = {}

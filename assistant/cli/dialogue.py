@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from assistant.cli.common import (BrokerOption, ConfigOption, JsonOption, SessionOption, VehicleOption, console,
-                                  err_console, vehicle_session)
+from assistant.cli.common import (BrokerOption, ConfigOption, JsonOption, SessionOption, VehicleOption,
+                                  console, err_console, vehicle_session)
 from assistant.engines import Engines
 from assistant.runtime import build_dialogue
 from intents.dialogue import Turn

@@ -11,8 +11,8 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
-from assistant.cli.common import (BrokerOption, ConfigOption, VehicleOption, command_config, console, err_console,
-                                  fail, reported_errors, setup_logging)
+from assistant.cli.common import (BrokerOption, ConfigOption, VehicleOption, command_config, console,
+                                  err_console, fail, reported_errors, setup_logging)
 from vehicle_bus.brokers import EmbeddedBroker
 from vehicle_bus.client import BusClient
 from vehicle_bus.errors import BusError, SetRejected
@@ -34,26 +34,31 @@ def parse_value(text: str) -> Any:
 
 @sim_app.command("run")
 def sim_run(
-    vehicles: Annotated[Optional[list[str]], typer.Option("--vehicle", "-v", help="vehicle id; repeat for several")] = None,
+    vehicles: Annotated[Optional[list[str]], typer.Option("--vehicle", "-v",
+                                                          help="vehicle id; repeat for several")] = None,
     broker: BrokerOption = None,
     state_dir: Annotated[Optional[Path], typer.Option(help="where vehicle state persists")] = None,
-    time_scale: Annotated[Optional[float], typer.Option(help="simulated seconds per second; 0 freezes time")] = None,
+    time_scale: Annotated[Optional[float], typer.Option(help="simulated seconds "
+                                                             "per second; 0 freezes time")] = None,
     config_file: ConfigOption = None,
     verbose: bool = False,
 ) -> None:
     """Run simulated vehicles until interrupted (starts the embedded broker when no broker URL is set)."""
     setup_logging(verbose)
-    config = command_config(config_file, broker, overrides={"sim.state_dir": state_dir, "sim.time_scale": time_scale})
+    config = command_config(config_file, broker,
+                            overrides={"sim.state_dir": state_dir, "sim.time_scale": time_scale})
     sim = config.sim
     embedded = None
     with reported_errors():
         if config.bus.uses_embedded_broker:
             embedded = EmbeddedBroker(config.bus.embedded_host, config.bus.embedded_port).start()
         gazetteer, library = Gazetteer(), MediaLibrary.load()
-        running = [SimulatedVehicle(vid, config.bus, default_ecus(gazetteer, library), sim.state_dir / f"{vid}.json",
-                                    sim.time_scale, sim.tick_s).start() for vid in vehicles or [config.vehicle.id]]
+        running = [SimulatedVehicle(vid, config.bus, default_ecus(gazetteer, library),
+                                    sim.state_dir / f"{vid}.json", sim.time_scale, sim.tick_s).start()
+                   for vid in vehicles or [config.vehicle.id]]
     names = ", ".join(v.vehicle_id for v in running)
-    console.print(f"[green]running[/] {names} on {config.bus.describe()}; state in {sim.state_dir}. Ctrl-C stops.")
+    console.print(f"[green]running[/] {names} on {config.bus.describe()}; state in "
+                  f"{sim.state_dir}. Ctrl-C stops.")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -79,10 +84,12 @@ def sim_state(
     with reported_errors(), BusClient(config.bus) as client:
         values = client.snapshot(vehicle_id, expected=len(SIGNALS))
     if not values:
-        raise fail(f"vehicle {vehicle_id!r} has published no state on {config.bus.describe()}; is it running?")
+        raise fail(f"vehicle {vehicle_id!r} has published no state on "
+                   f"{config.bus.describe()}; is it running?")
     ordered = {path: values[path] for path in SIGNALS if path in values}
     if as_json:
-        print(json.dumps({"vehicle": vehicle_id, "signals": {p: v.model_dump() for p, v in ordered.items()}}, indent=2))
+        print(json.dumps({"vehicle": vehicle_id, "signals": {p: v.model_dump() for p, v in ordered.items()}},
+                         indent=2))
         return
     table = Table(title=f"vehicle {vehicle_id}")
     for column in ("signal", "value", "unit", "updated"):
@@ -119,7 +126,7 @@ def sim_test(
     report: Annotated[Optional[Path], typer.Option(help="write the HTML report here")] = None,
     parallel: Annotated[int, typer.Option(min=1, max=32, help="scenarios at a time")] = 1,
     broker: Annotated[Optional[str], typer.Option("--broker", "-b", help="use this broker (mqtt://host:port) "
-                                                                          "instead of starting one")] = None,
+                                                                         "instead of starting one")] = None,
     config_file: ConfigOption = None,
 ) -> None:
     """Run scenario files against fresh simulated cars; exit 1 when any fails."""
@@ -134,7 +141,8 @@ def sim_test(
 
     def show(result: ScenarioResult) -> None:
         mark = "[green]PASS[/]" if result.passed else "[bold red]FAIL[/]"
-        err_console.print(f"{mark} {result.scenario.name} [dim]({result.duration_s:.1f} s)[/]", highlight=False)
+        err_console.print(f"{mark} {result.scenario.name} [dim]({result.duration_s:.1f} s)[/]",
+                          highlight=False)
         if not result.passed:
             err_console.print(result.failure_message(), highlight=False, markup=False, soft_wrap=True)
 

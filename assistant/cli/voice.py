@@ -1,4 +1,4 @@
-"""``carvoice listen``, ``carvoice talk`` and ``carvoice demo``: spoken turns, the live loop, the scripted drive."""
+"""``carvoice listen``, ``talk`` and ``demo``: spoken turns, the live loop, the scripted drive."""
 
 from __future__ import annotations
 
@@ -46,22 +46,27 @@ def listen(
 
 
 def talk(
-    input_spec: Annotated[str, typer.Option("--input", "-i", help="mic, mic:N (device N), - (raw s16le PCM on "
-                                                                  "stdin) or an audio file")] = "mic",
+    input_spec: Annotated[str,
+                          typer.Option("--input", "-i", help="mic, mic:N (device N), - (raw s16le PCM on "
+                                                             "stdin) or an audio file")] = "mic",
     output_spec: Annotated[str, typer.Option("--output", "-o", help="speaker, speaker:N, - (raw s16le PCM on "
-                                                                    "stdout), a .wav file, or none")] = "speaker",
-    input_rate: Annotated[int, typer.Option(help="sample rate of raw PCM input", min=8000, max=192000)] = 16000,
+                                                                    "stdout), a .wav file, or "
+                                                                    "none")] = "speaker",
+    input_rate: Annotated[int, typer.Option(help="sample rate of raw PCM input", min=8000,
+                                            max=192000)] = 16000,
     input_channels: Annotated[int, typer.Option(help="channels of raw PCM input", min=1, max=2)] = 1,
-    output_rate: Annotated[int, typer.Option(help="sample rate of raw PCM output", min=8000, max=192000)] = 22050,
-    mode: Annotated[Optional[ListenMode], typer.Option(help="when to listen (default: config live.mode)")] = None,
+    output_rate: Annotated[int, typer.Option(help="sample rate of raw PCM output", min=8000,
+                                             max=192000)] = 22050,
+    mode: Annotated[Optional[ListenMode], typer.Option(help="when to listen "
+                                                            "(default: config live.mode)")] = None,
     session: SessionOption = "voice",
     as_json: JsonOption = False,
     broker: BrokerOption = None,
     vehicle: VehicleOption = None,
     config_file: ConfigOption = None,
 ) -> None:
-    """The live voice loop: listen, answer aloud, repeat (Ctrl-C stops). Push-to-talk: the car's steering-wheel
-    button, or Enter in the terminal."""
+    """The live voice loop: listen, answer aloud, repeat (Ctrl-C stops). Push-to-talk: the car's
+    steering-wheel button, or Enter in the terminal."""
     from assistant.voice.devices import open_input, open_output
     from assistant.fleet.reload import fleet_agent
     from assistant.runtime import build_live, build_voice
@@ -70,10 +75,12 @@ def talk(
 
     def show(voice_turn) -> None:
         if as_json:
-            print(json.dumps(voice_turn.as_dict()), file=sys.stderr if output_spec == "-" else sys.stdout, flush=True)
+            print(json.dumps(voice_turn.as_dict()), file=sys.stderr if output_spec == "-" else sys.stdout,
+                  flush=True)
             return
         timings = "  ".join(f"{k.removesuffix('_ms')} {v:.0f} ms" for k, v in voice_turn.timings_ms.items())
-        shown.print(f"[dim]heard:[/] {voice_turn.transcript.text}\n[bold]{voice_turn.reply}[/]\n[dim]{timings}[/]",
+        shown.print("[dim]heard:[/] "
+                    f"{voice_turn.transcript.text}\n[bold]{voice_turn.reply}[/]\n[dim]{timings}[/]",
                     highlight=False)
 
     with reported_errors(AudioError):

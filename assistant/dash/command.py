@@ -19,11 +19,14 @@ def dash(
     listen: Annotated[Optional[str], typer.Option(help="serve on this address instead of 127.0.0.1 (0.0.0.0: "
                                                        "every interface); a token is then required")] = None,
     port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port of the web page")] = 8765,
-    token: Annotated[Optional[str], typer.Option(help="the token the page needs (default with --listen: a "
-                                                      "new one, printed)", envvar="CARVOICE_DASH_TOKEN")] = None,
-    broker: Annotated[Optional[str], typer.Option("--broker", "-b", help="mqtt://host:port; default: embedded")]
+    token: Annotated[Optional[str], typer.Option(help="the token the page needs (default with "
+                                                      "--listen: a new one, printed)",
+                                                 envvar="CARVOICE_DASH_TOKEN")] = None,
+    broker: Annotated[Optional[str], typer.Option("--broker", "-b",
+                                                  help="mqtt://host:port; default: embedded")]
     = None,
-    vehicle: Annotated[Optional[str], typer.Option("--vehicle", "-v", help="vehicle id (default from config)")]
+    vehicle: Annotated[Optional[str], typer.Option("--vehicle", "-v",
+                                                   help="vehicle id (default from config)")]
     = None,
     config_file: Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML config file (or "
                                                                                "$CARVOICE_CONFIG)")] = None,
@@ -47,7 +50,8 @@ def dash(
         with connected_vehicle(config) as car:
             ask = TypedTurns(build_dialogue(Engines(config), car), BusEventSink(car.client, car.vehicle_id))
             with DashServer(config.bus, car.vehicle_id, ask, host, port, token) as server:
-                typer.echo(f"carvoice dash: {server.url}  (vehicle {car.vehicle_id} on {config.bus.describe()}; "
+                typer.echo(f"carvoice dash: {server.url}  (vehicle {car.vehicle_id} on "
+                           f"{config.bus.describe()}; "
                            "Ctrl-C stops)")
                 stopped = threading.Event()
                 signal.signal(signal.SIGTERM, lambda *_: stopped.set())
@@ -57,5 +61,6 @@ def dash(
                 except KeyboardInterrupt:
                     pass
     except (ConfigError, ValueError, OSError, BusError, BrokerStartError, ModelError) as exc:
-        typer.echo("error: " + "; ".join(line.strip() for line in str(exc).splitlines() if line.strip()), err=True)
+        typer.echo("error: " + "; ".join(line.strip() for line in str(exc).splitlines() if line.strip()),
+                   err=True)
         raise typer.Exit(2) from None

@@ -1,4 +1,4 @@
-"""The effective configuration: defaults < local file < fleet < group < vehicle, and where each value came from."""
+"""The effective configuration: defaults < local < fleet < group < vehicle, and where each value came from."""
 
 from __future__ import annotations
 
@@ -53,7 +53,8 @@ def descriptions(model: type[BaseModel] = CarvoiceConfig, prefix: str = "") -> d
     found = {}
     for name, field in model.model_fields.items():
         path = f"{prefix}{name}"
-        nested = field.annotation if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel) \
+        nested = field.annotation if isinstance(field.annotation, type) and issubclass(field.annotation,
+                                                                                       BaseModel) \
             else None
         if nested:
             found |= descriptions(nested, f"{path}.")

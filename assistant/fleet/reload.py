@@ -47,7 +47,8 @@ class HotReload:
         self.dialogue, self.make_llm, self.live = dialogue, make_llm, live
         self.loading: threading.Thread | None = None
         self.generation = 0
-        """Bumped by every LLM change that is applied; a load applies only if its generation is still the latest."""
+        """Bumped by every LLM change that is applied; a load applies only if its generation is still the
+        latest."""
         self._switching = threading.Lock()
 
     def __call__(self, config: CarvoiceConfig, changed: list[str]) -> None:
@@ -65,8 +66,8 @@ class HotReload:
             log.warning("applied at the next start: %s", ", ".join(later))
 
     def _checked_llm(self, config: CarvoiceConfig) -> LlmEngine | None:
-        """The engine ``config`` names, not loaded yet (None: the LLM is off); raises if its model is unknown or
-        not installed."""
+        """The engine ``config`` names, not loaded yet (None: the LLM is off); raises if its model is unknown
+        or not installed."""
         if not config.llm.enabled:
             return None
         llm = self.make_llm(config.llm)
@@ -107,5 +108,5 @@ def fleet_agent(engines: Engines, vehicle: BusVehicle, voice: VoicePipeline,
     if not config.fleet.id:
         return None
     state_file = default_state_dir().parent / "fleet" / f"{vehicle.vehicle_id}.json"
-    return ConfigAgent(vehicle.client, vehicle.vehicle_id, config, HotReload(voice.dialogue, engines.llm_for, live),
-                       state_file).start()
+    return ConfigAgent(vehicle.client, vehicle.vehicle_id, config,
+                       HotReload(voice.dialogue, engines.llm_for, live), state_file).start()

@@ -16,7 +16,8 @@ RESULTS = pytest.StashKey[list[ScenarioResult]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--scenario-report", type=Path, default=None, help="write an HTML report of the scenarios")
+    parser.addoption("--scenario-report", type=Path, default=None,
+                     help="write an HTML report of the scenarios")
 
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.File | None:

@@ -77,7 +77,8 @@ class VoiceTurn:
     def as_dict(self) -> dict[str, Any]:
         turn = self.turn.as_dict() if self.turn else {"text": "", "actions": [], "reply": self.reply,
                                                       "path": "none", "timings_ms": {}}
-        return {"transcript": self.transcript.text, **turn, "reply": self.reply, "interrupted": self.interrupted,
+        return {"transcript": self.transcript.text, **turn, "reply": self.reply,
+                "interrupted": self.interrupted,
                 "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()}}
 
 
@@ -87,13 +88,14 @@ class VoicePipeline:
         self.recognizer, self.dialogue, self.synthesizer = recognizer, dialogue, synthesizer
         self.on_event = on_event or (lambda event: None)
 
-    def handle(self, audio: np.ndarray, session_id: str = "voice", playback: Playback | None = None) -> VoiceTurn:
+    def handle(self, audio: np.ndarray, session_id: str = "voice",
+               playback: Playback | None = None) -> VoiceTurn:
         """A whole turn for audio that ended just now."""
         clock = self.begin(session_id, len(audio) / ASR_RATE)
         return self.respond(self.transcribe(audio, clock), clock, playback)
 
     def begin(self, session_id: str, audio_s: float, speech_end: float | None = None) -> TurnClock:
-        """Start timing a turn whose speech ended at ``speech_end`` (a ``time.perf_counter()``; default now)."""
+        """Start timing a turn whose speech ended at ``speech_end`` (a ``time.perf_counter()``; or now)."""
         clock = TurnClock(session_id, speech_end or time.perf_counter(), self.on_event)
         clock.emit("speech_end", audio_s=round(audio_s, 2))
         return clock
@@ -105,8 +107,9 @@ class VoicePipeline:
         clock.emit("transcript", text=transcript.text)
         return transcript
 
-    def respond(self, transcript: Transcript, clock: TurnClock, playback: Playback | None = None) -> VoiceTurn:
-        """Dialogue, the car, and the spoken reply, each sentence handed to ``playback`` as soon as it exists."""
+    def respond(self, transcript: Transcript, clock: TurnClock,
+                playback: Playback | None = None) -> VoiceTurn:
+        """Dialogue, the car and the spoken reply, each sentence handed to ``playback`` once it exists."""
         turn = None
         if transcript.no_speech:
             reply = NOT_UNDERSTOOD
