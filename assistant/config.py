@@ -1,10 +1,12 @@
-"""The one validated configuration model for carvoice, loaded from YAML."""
+"""Every settings model of carvoice, and the one way the local config is loaded (``load_config``)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -44,9 +46,10 @@ class LiveSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     mode: ListenMode = Field(
-        ListenMode.ALWAYS, description="always: every utterance; push_to_talk: only after a press (steering-wheel "
-                              "button on the bus, or Enter in the terminal); wake_phrase: utterances that "
-                              "start with the wake phrase")
+        ListenMode.ALWAYS,
+        description="always: every utterance; push_to_talk: only after a press (steering-wheel "
+                    "button on the bus, or Enter in the terminal); wake_phrase: utterances that "
+                    "start with the wake phrase")
     wake_phrase: str = Field("hey car", min_length=2, max_length=40, description="for mode wake_phrase")
     follow_up_s: float = Field(6.0, ge=0, le=60, description="after a reply, speech within this time needs "
                                                              "no press or wake phrase")
@@ -71,7 +74,8 @@ class SimSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    state_dir: Path = Field(default_factory=default_state_dir, description="where each vehicle's state is kept")
+    state_dir: Path = Field(default_factory=default_state_dir,
+                            description="where each vehicle's state is kept")
     time_scale: float = Field(1.0, ge=0, le=1000, description="simulated seconds per real second; 0 = frozen")
     tick_s: float = Field(1.0, gt=0, le=60, description="simulation step")
 
@@ -87,7 +91,8 @@ class ModelSettings(BaseModel):
 class DialogueSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    idle_timeout_s: float = Field(60.0, gt=0, le=3600, description="forget follow-up context after this idle time")
+    idle_timeout_s: float = Field(60.0, gt=0, le=3600,
+                                  description="forget follow-up context after this idle time")
 
 
 class SpeechSettings(BaseModel):
@@ -106,9 +111,11 @@ class FleetSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="fleet id; none: not managed")
-    group: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="vehicle group in the fleet")
-    trusted_keys: dict[str, str] = Field(default_factory=dict, description="key id -> base64 ed25519 public "
-                                                                           "key; documents must be signed by one")
+    group: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$",
+                              description="vehicle group in the fleet")
+    trusted_keys: dict[str, str] = Field(default_factory=dict,
+                                         description="key id -> base64 ed25519 public key; documents must be "
+                                                     "signed by one")
 
 
 class NavigationSettings(BaseModel):
@@ -117,15 +124,17 @@ class NavigationSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     places: dict[str, str] = Field(
-        default_factory=dict, description="saved places, name -> town or 'lat, lon' (home: Augsburg); written to "
-                                          "the car's saved places at start and on each fleet update")
+        default_factory=dict,
+        description="saved places, name -> town or 'lat, lon' (home: Augsburg); written to "
+                    "the car's saved places at start and on each fleet update")
 
     @field_validator("places")
     @classmethod
     def _names_the_car_accepts(cls, places: dict[str, str]) -> dict[str, str]:
         for name, place in places.items():
             if not SAVED_NAME.fullmatch(name):
-                raise ValueError(f"a place name is 1 to 40 lower-case letters, digits or spaces, not {name!r}")
+                raise ValueError("a place name is 1 to 40 lower-case letters, "
+                                 f"digits or spaces, not {name!r}")
             if not place.strip():
                 raise ValueError(f"place {name!r} needs a town or 'lat, lon'")
         return places
@@ -134,7 +143,8 @@ class NavigationSettings(BaseModel):
 class HardwareSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    profile: str = Field("auto", description="auto (probe this machine), a built-in profile name, or a .toml file")
+    profile: str = Field("auto",
+                         description="auto (probe this machine), a built-in profile name, or a .toml file")
 
 
 class CarvoiceConfig(BaseModel):
@@ -152,20 +162,28 @@ class CarvoiceConfig(BaseModel):
     hardware: HardwareSettings = Field(default_factory=HardwareSettings)
     fleet: FleetSettings = Field(default_factory=FleetSettings)
 
-    @classmethod
-    def load(cls, path: Path | None = None) -> CarvoiceConfig:
-        """Defaults, overridden by ``path`` (or the file named by $CARVOICE_CONFIG) when given, then by
-        settings in the environment (``CARVOICE_<SECTION>__<NAME>``, values read as YAML)."""
-        path = path or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
-        data = _read_config_file(path) if path else {}
-        environment = environment_settings(os.environ)
-        try:
-            return cls.model_validate(_overlay(data, environment))
-        except ValidationError as exc:
-            problems = "\n".join(f"  {problem}" for problem in validation_problems(exc))
-            sources = " and ".join(filter(None, (f"config file {path}" if path else "",
-                                                 "the CARVOICE_* environment settings" if environment else "")))
-            raise ConfigError(f"invalid settings in {sources or 'the defaults'}:\n{problems}") from None
+
+def load_config(path: Path | None = None, overrides: dict[str, Any] | None = None,
+                environ: Mapping[str, str] = os.environ) -> CarvoiceConfig:
+    """The vehicle's local config, each layer over the one before: the defaults; the YAML file ``path`` (else
+    the one $CARVOICE_CONFIG names); ``CARVOICE_<SECTION>__<NAME>`` environment settings (values read as
+    YAML); ``overrides``, dotted settings from the command line (``{"bus.url": ...}``; None: not given). A
+    managed vehicle's fleet, group and vehicle documents go over it at run time
+    (``assistant.fleet.layers``)."""
+    path = path or (Path(environ[CONFIG_ENV]) if environ.get(CONFIG_ENV) else None)
+    environment = environment_settings(environ)
+    given = nested({name: value for name, value in (overrides or {}).items() if value is not None})
+    data: dict = {}
+    for layer in (_read_config_file(path) if path else {}, environment, given):
+        data = merge(data, layer)
+    try:
+        return CarvoiceConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = "\n".join(f"  {problem}" for problem in validation_problems(exc))
+        sources = ", ".join(filter(None, (f"config file {path}" if path else "",
+                                          "the CARVOICE_* environment settings" if environment else "",
+                                          "the command line" if given else "")))
+        raise ConfigError(f"invalid settings in {sources or 'the defaults'}:\n{problems}") from None
 
 
 def _read_config_file(path: Path) -> dict:
@@ -178,7 +196,7 @@ def _read_config_file(path: Path) -> dict:
     return data
 
 
-def environment_settings(environ: dict[str, str]) -> dict:
+def environment_settings(environ: Mapping[str, str]) -> dict:
     """Nested settings from ``CARVOICE_<SECTION>__<NAME>[__<NAME>]`` variables (e.g. CARVOICE_LLM__MODEL)."""
     settings: dict = {}
     for name, text in sorted(environ.items()):
@@ -197,10 +215,41 @@ def environment_settings(environ: dict[str, str]) -> dict:
     return settings
 
 
-def _overlay(base: dict, overlay: dict) -> dict:
-    """``overlay`` on ``base``, mappings merged key by key."""
+def nested(dotted: Mapping[str, Any]) -> dict:
+    """``{"bus.url": u}`` as ``{"bus": {"url": u}}``."""
+    settings: dict = {}
+    for name, value in dotted.items():
+        *sections, key = name.split(".")
+        node = settings
+        for section in sections:
+            node = node.setdefault(section, {})
+        node[key] = value
+    return settings
+
+
+def merge(base: dict[str, Any], overlay: dict[str, Any], layer: str = "",
+          sources: dict[str, str] | None = None, prefix: str = "") -> dict[str, Any]:
+    """``overlay`` on ``base``: mappings merge key by key, anything else replaces; ``sources``, when given,
+    records which ``layer`` set each leaf (dotted path)."""
     merged = dict(base)
     for key, value in overlay.items():
-        both_sections = isinstance(value, dict) and isinstance(merged.get(key), dict)
-        merged[key] = _overlay(merged[key], value) if both_sections else value
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value and isinstance(merged.get(key), dict):
+            merged[key] = merge(merged[key], value, layer, sources, f"{path}.")
+            continue
+        merged[key] = value
+        if sources is not None:
+            for stale in [p for p in sources if p == path or p.startswith(f"{path}.")]:
+                del sources[stale]
+            for leaf in leaves(value, path) if isinstance(value, dict) and value else [path]:
+                sources[leaf] = layer
     return merged
+
+
+def leaves(data: dict[str, Any], prefix: str = "") -> list[str]:
+    """The dotted path of every value in nested settings."""
+    found = []
+    for key, value in data.items():
+        path = f"{prefix}.{key}" if prefix else key
+        found += leaves(value, path) if isinstance(value, dict) and value else [path]
+    return found

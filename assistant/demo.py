@@ -15,6 +15,7 @@ from rich.console import Console
 from assistant.voice.audio import write_wav
 from assistant.config import CarvoiceConfig
 from assistant.voice.driver_voice import driver_speech
+from assistant.engines import Engines
 from assistant.runtime import build_dialogue, build_voice, scratch_vehicle
 
 SCRIPT = (
@@ -33,7 +34,8 @@ def run_demo(config: CarvoiceConfig, console: Console, out_dir: Path) -> None:
         console.print(f"[bold]carvoice demo[/]: vehicle [cyan]{config.vehicle.id}[/] on the "
                       f"{car.client.settings.describe()}; "
                       "loading speech models...")
-        pipeline = build_voice(config, build_dialogue(config, car), car)
+        engines = Engines(config)
+        pipeline = build_voice(engines, build_dialogue(engines, car), car)
         for number, line in enumerate(SCRIPT, start=1):
             said, voice = driver_speech(line, pipeline.synthesizer)
             before = car.state()

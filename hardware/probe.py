@@ -11,8 +11,8 @@ from pathlib import Path
 
 from hardware.profile import HardwareProfile, all_profiles
 
-INTERESTING_FLAGS = ("avx", "avx2", "fma", "f16c", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile",
-                     "amx_int8", "asimd", "asimddp", "sve", "i8mm", "fphp")
+INTERESTING_FLAGS = ("avx", "avx2", "fma", "f16c", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni",
+                     "amx_tile", "amx_int8", "asimd", "asimddp", "sve", "i8mm", "fphp")
 """CPU flags that matter to llama.cpp, CTranslate2 and onnxruntime (x86 and Arm names)."""
 ACCELERATOR_DEVICES = ("/dev/accel/accel0", "/dev/fastrpc-cdsp", "/dev/fastrpc-adsp", "/dev/nvidia0",
                        "/dev/nvhost-ctrl-gpu", "/dev/dri/renderD128", "/etc/nv_tegra_release")
@@ -43,10 +43,12 @@ def probe(root: Path = Path("/"), arch: str | None = None) -> Machine:
     flags = set(re.findall(r"^(?:flags|Features)\s*:\s*(.*)$", cpuinfo, re.MULTILINE)[0].split()) \
         if re.search(r"^(?:flags|Features)\s*:", cpuinfo, re.MULTILINE) else set()
     model = re.search(r"^(?:model name|Hardware|cpu model)\s*:\s*(.*)$", cpuinfo, re.MULTILINE)
-    cores = {(m.group(1), m.group(2)) for m in re.finditer(r"physical id\s*:\s*(\d+)[\s\S]*?core id\s*:\s*(\d+)",
+    cores = {(m.group(1), m.group(2)) for m in re.finditer(r"physical id\s*:\s*(\d+)[\s\S]*?core "
+                                                           r"id\s*:\s*(\d+)",
                                                            cpuinfo)}
     meminfo = re.search(r"MemTotal:\s*(\d+) kB", _read(root / "proc/meminfo"))
-    logical = len(os.sched_getaffinity(0)) if live else len(re.findall(r"^processor\s*:", cpuinfo, re.MULTILINE))
+    logical = len(os.sched_getaffinity(0)) if live else len(re.findall(r"^processor\s*:", cpuinfo,
+                                                                       re.MULTILINE))
     return Machine(
         arch=arch or platform.machine(),
         cpu_model=model.group(1).strip() if model else "unknown",
@@ -105,7 +107,8 @@ def judge(profile: HardwareProfile, machine: Machine) -> Verdict:
         reasons.append(yes if condition else no)
 
     if match.arch:
-        check(machine.arch in match.arch, f"arch {machine.arch}", f"arch {machine.arch} is not {'/'.join(match.arch)}")
+        check(machine.arch in match.arch, f"arch {machine.arch}",
+              f"arch {machine.arch} is not {'/'.join(match.arch)}")
     if missing := [f for f in match.cpu_features if f not in machine.cpu_features]:
         check(False, "", f"CPU lacks {', '.join(missing)}")
     elif match.cpu_features:
@@ -124,7 +127,8 @@ def judge(profile: HardwareProfile, machine: Machine) -> Verdict:
     return Verdict(profile, ok, reasons)
 
 
-def pick(machine: Machine, profiles: list[HardwareProfile] | None = None) -> tuple[HardwareProfile, list[Verdict]]:
+def pick(machine: Machine,
+         profiles: list[HardwareProfile] | None = None) -> tuple[HardwareProfile, list[Verdict]]:
     """The highest-priority profile that fits, and the verdict on every profile."""
     verdicts = [judge(profile, machine) for profile in profiles or all_profiles()]
     fitting = [v for v in verdicts if v.matches]

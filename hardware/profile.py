@@ -34,8 +34,8 @@ class LlamaOptions(BaseModel):
     use_mmap: bool = Field(True, description="map the GGUF instead of reading it into memory")
     use_mlock: bool = Field(False, description="lock the weights in RAM (no paging out)")
     type_k: Literal["f16", "q8_0", "q4_0"] = Field("f16", description="KV-cache key type")
-    type_v: Literal["f16", "q8_0", "q4_0"] = Field("f16", description="KV-cache value type (quantised needs "
-                                                                      "flash attention)")
+    type_v: Literal["f16", "q8_0", "q4_0"] = Field("f16", description="KV-cache value type "
+                                                                      "(quantised needs flash attention)")
     flash_attn: bool = Field(False, description="flash attention where the build supports it")
     n_gpu_layers: int = Field(0, ge=-1, description="layers offloaded to a GPU; -1 = all")
 
@@ -47,7 +47,8 @@ class LlamaOptions(BaseModel):
 
     def llama_kwargs(self) -> dict[str, Any]:
         return {"n_threads": self.n_threads, "n_threads_batch": self.n_threads_batch or self.n_threads,
-                "n_batch": self.n_batch, "n_ctx": self.n_ctx, "use_mmap": self.use_mmap, "use_mlock": self.use_mlock,
+                "n_batch": self.n_batch, "n_ctx": self.n_ctx, "use_mmap": self.use_mmap,
+                "use_mlock": self.use_mlock,
                 "type_k": KV_CACHE_TYPES[self.type_k], "type_v": KV_CACHE_TYPES[self.type_v],
                 "flash_attn": self.flash_attn, "n_gpu_layers": self.n_gpu_layers}
 
@@ -63,7 +64,8 @@ class Match(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     arch: list[str] = Field(default_factory=list, description="any of these machine architectures (uname -m)")
-    cpu_features: list[str] = Field(default_factory=list, description="all of these CPU flags (/proc/cpuinfo)")
+    cpu_features: list[str] = Field(default_factory=list,
+                                    description="all of these CPU flags (/proc/cpuinfo)")
     llama_features: list[str] = Field(default_factory=list, description="all of these in llama.cpp's build "
                                                                         "(llama_print_system_info)")
     board: list[str] = Field(default_factory=list, description="any of these in the board's model name")
@@ -76,7 +78,9 @@ class RoleModels(BaseModel):
     asr: str
     llm: str = Field(description="the LLM where memory allows")
     voice: str
-    small_llm: str | None = Field(None, description="the LLM on machines with less than small_llm_below_gb of memory")
+    small_llm: str | None = Field(None,
+                                  description="the LLM on machines with less than "
+                                              "small_llm_below_gb of memory")
     small_llm_below_gb: float = Field(0.0, ge=0, description="total memory under which small_llm is used")
 
 

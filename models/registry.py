@@ -85,7 +85,9 @@ class ModelSpec:
 
 def load_manifest(text: str | None = None) -> dict[str, ModelSpec]:
     """The models of ``manifest.toml`` (or of ``text``), by id."""
-    data = tomllib.loads(text if text is not None else resources.files("models").joinpath("manifest.toml").read_text())
+    if text is None:
+        text = resources.files("models").joinpath("manifest.toml").read_text()
+    data = tomllib.loads(text)
     specs = {}
     for entry in data["model"]:
         files = tuple(ModelFile(f["name"], f.get("sha256"), f.get("size"),
@@ -156,7 +158,8 @@ class Registry:
             if source_file is None:
                 raise ModelError(f"{model_id} is not distributed here; {spec.install_hint()}")
             if len(spec.files) != 1:
-                raise ModelError(f"{model_id} has {len(spec.files)} files; --from takes single-file models only")
+                raise ModelError(f"{model_id} has {len(spec.files)} files; --from "
+                                 "takes single-file models only")
             self._copy_in(spec.files[0], source_file, target, progress)
         else:
             with tempfile.TemporaryDirectory(prefix="carvoice-packs-") as downloads:
@@ -166,7 +169,8 @@ class Registry:
         return self.verify(model_id, progress)
 
     @staticmethod
-    def _copy_in(model_file: ModelFile, source_file: Path, target: Path, progress: ProgressHook | None) -> None:
+    def _copy_in(model_file: ModelFile, source_file: Path, target: Path,
+                 progress: ProgressHook | None) -> None:
         if not source_file.is_file():
             raise ModelError(f"{source_file} is not a file")
         actual = sha256_of(source_file, progress)

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from assistant.config import CarvoiceConfig
+from assistant.config import ConfigError, load_config
 from vehicle_bus.brokers import free_port
 from vehicle_bus.signals import SIGNALS
 from tests.helpers import CARVOICE
@@ -127,8 +127,19 @@ def test_environment_settings_override_the_config_file(tmp_path, monkeypatch):
     config = tmp_path / "car.yaml"
     config.write_text("llm:\n  max_calls: 2\n  think_budget: 16\n")
     monkeypatch.setenv("CARVOICE_LLM__MAX_CALLS", "3")
-    loaded = CarvoiceConfig.load(config)
+    loaded = load_config(config)
     assert loaded.llm.max_calls == 3 and loaded.llm.think_budget == 16
+
+
+def test_command_line_options_override_the_environment_and_unset_ones_leave_it(tmp_path):
+    config = tmp_path / "car.yaml"
+    config.write_text("vehicle:\n  id: car7\nsim:\n  time_scale: 2\n")
+    loaded = load_config(config, {"vehicle.id": "car8", "sim.time_scale": None, "live.mode": "wake_phrase"},
+                         environ={"CARVOICE_VEHICLE__ID": "car9", "CARVOICE_SIM__TICK_S": "0.5"})
+    assert (loaded.vehicle.id, loaded.sim.time_scale, loaded.sim.tick_s, loaded.live.mode) == \
+        ("car8", 2.0, 0.5, "wake_phrase")
+    with pytest.raises(ConfigError, match="the command line"):
+        load_config(config, {"sim.time_scale": 5000}, environ={})
 
 
 def test_signals_listing_matches_the_table():

@@ -29,6 +29,7 @@ from assistant.fleet.documents import SigningKey, public_key_text
 from assistant.fleet.operator import FleetOperator
 from assistant.fleet.simulator import wait_until
 from assistant.voice.live import watch_push_to_talk_button
+from assistant.engines import Engines
 from assistant.runtime import build_dialogue
 from intents.vehicle import BusVehicle
 from tests.browser import Browser
@@ -67,7 +68,7 @@ def car(make_vehicle, bus, client):
 def dash(car, bus):
     """The dashboard of ``car`` with its dialogue built as `carvoice ask` builds it."""
     config = CarvoiceConfig(bus=bus, vehicle=VehicleSettings(id=car.vehicle_id))
-    ask = TypedTurns(build_dialogue(config, car), BusEventSink(car.client, car.vehicle_id))
+    ask = TypedTurns(build_dialogue(Engines(config), car), BusEventSink(car.client, car.vehicle_id))
     with DashServer(bus, car.vehicle_id, ask, port=0) as server:
         yield server
 

@@ -18,7 +18,8 @@ from assistant.fleet.documents import (Rollout, SigningKey, fleet_topic, group_t
                                        public_key_text, status_topic, vehicle_topic)
 from assistant.fleet.layers import effective
 from assistant.fleet.operator import FleetOperator, RolloutError
-from assistant.fleet.reload import HotReload, lazy_llm
+from assistant.engines import Engines
+from assistant.fleet.reload import HotReload
 from assistant.fleet.simulator import SimulatedFleet
 from intents.dialogue import Dialogue
 from intents.llm import LlmSettings
@@ -177,7 +178,7 @@ def test_bad_documents_are_rejected_with_a_reason_and_never_applied(tamper, reas
 
 def test_hot_reload_switches_settings_at_once_and_the_llm_in_the_background(operator, make_agent, key, car, llm):
     dialogue = Dialogue(car, llm=llm)
-    reload = HotReload(dialogue)
+    reload = HotReload(dialogue, Engines(local_config(key)).llm_for)
     agent = make_agent(on_apply=reload)
     operator.push({"dialogue": {"idle_timeout_s": 7}}, "fleet")
     assert settled(agent, lambda a: a.versions()["fleet"] == 1)
@@ -195,10 +196,10 @@ def test_hot_reload_switches_settings_at_once_and_the_llm_in_the_background(oper
 
 
 class SlowLoad:
-    """The engine a config names, checked as the real one is, whose load lasts until the test opens its gate."""
+    """The engine for LLM settings, checked as the real one is, whose load lasts until the test opens its gate."""
 
-    def __init__(self, config: CarvoiceConfig):
-        self.settings, self.checked = config.llm, lazy_llm(config)
+    def __init__(self, settings: LlmSettings):
+        self.settings, self.checked = settings, Engines(CarvoiceConfig()).llm_for(settings)
         self.gate, self.started = threading.Event(), threading.Event()
         self.thread: threading.Thread | None = None
 
@@ -222,12 +223,12 @@ def test_an_llm_load_that_finishes_after_a_later_change_is_discarded(later, oper
                                                                      test_registry):
     loads: list[SlowLoad] = []
 
-    def slow_load(config: CarvoiceConfig) -> SlowLoad:
-        loads.append(SlowLoad(config))
+    def slow_load(settings: LlmSettings) -> SlowLoad:
+        loads.append(SlowLoad(settings))
         return loads[-1]
 
     dialogue = Dialogue(car)
-    agent = make_agent(on_apply=HotReload(dialogue, make_llm=slow_load))
+    agent = make_agent(on_apply=HotReload(dialogue, slow_load))
     operator.push({"llm": {"max_calls": 2}}, "fleet")
     assert settled(agent, lambda a: a.versions()["fleet"] == 1) and loads[0].started.wait(10)
     operator.push(later, "fleet")  # applied while the first load is still running

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.config import CarvoiceConfig
+from assistant.config import load_config
 from assistant.scenarios.schema import ScenarioError, load_scenarios
 from assistant.scenarios.report import write_html, write_junit
 from assistant.scenarios.runner import ScenarioRunner
@@ -55,7 +55,7 @@ def write(folder: Path, name: str, text: str) -> Path:
 
 @pytest.fixture(scope="module")
 def runner():
-    with ScenarioRunner(CarvoiceConfig.load()) as shared:
+    with ScenarioRunner(load_config()) as shared:
         yield shared
 
 
@@ -84,7 +84,7 @@ def test_a_broken_expectation_fails_with_expected_actual_and_the_transcript(runn
 
 def test_a_runner_listens_to_nothing_more_after_its_scenarios(mosquitto, tmp_path):
     scenarios = load_scenarios(write(tmp_path, "bus.yaml", EVERY_BUS_STEP)) * 3
-    with ScenarioRunner(CarvoiceConfig.load(), broker_url=mosquitto.url) as runner:
+    with ScenarioRunner(load_config(), broker_url=mosquitto.url) as runner:
         before = runner.client.subscriptions()
         results = runner.run_all(scenarios)
         assert [result.passed for result in results] == [True] * 3, results[0].failure_message()

@@ -47,7 +47,7 @@ def test_stage_events_are_published_on_the_bus(recognizer, synthesizer, vehicle,
     pipeline = VoicePipeline(recognizer, Dialogue(car), synthesizer, BusEventSink(client, vehicle.vehicle_id))
     received: queue.Queue = queue.Queue()
     client.subscribe(events_topic(vehicle.vehicle_id), received.put)
-    pipeline.handle(read_audio(espeak("turn on the air conditioning", tmp_path / "say.wav")), session_id="dash")
+    turn = pipeline.handle(read_audio(espeak("turn on the air conditioning", tmp_path / "say.wav")), session_id="dash")
     events = [json.loads(received.get(timeout=5).payload) for _ in range(6)]
     assert [e["stage"] for e in events] == ["speech_end", "transcript", "intent", "vehicle_ack", "first_audio",
                                             "audio_end"]
@@ -56,6 +56,8 @@ def test_stage_events_are_published_on_the_bus(recognizer, synthesizer, vehicle,
     assert events[2]["data"]["actions"][0]["name"] == "set_air_conditioning"
     elapsed = [e["elapsed_ms"] for e in events]
     assert elapsed == sorted(elapsed)
+    assert turn.timings_ms == {"asr_ms": elapsed[1], "dialogue_ms": round(elapsed[2] - elapsed[1], 1),
+                               "first_audio_ms": elapsed[4], "total_ms": elapsed[5]}  # read from the events
 
 
 def test_silence_is_not_understood_and_does_nothing(pipeline, vehicle, tmp_path):

@@ -29,8 +29,9 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 
-from vehicle_bus.protocol import (Ack, ControlRequest, ProtocolError, SetRequest, SignalValue, VehicleStatus, ack_topic,
-                                  control_topic, path_of, set_topic, status_topic, value_topic)
+from vehicle_bus.protocol import (Ack, BusMessage, ControlRequest, ProtocolError, SetRequest, SignalValue,
+                                  VehicleStatus, ack_topic, control_topic, path_of, set_topic, status_topic,
+                                  value_topic)
 from vehicle_bus.errors import AckTimeout, BusConnectionError, BusError, SetRejected, SignalUnavailable
 from vehicle_bus.settings import BusSettings
 
@@ -40,16 +41,6 @@ ACK_TRAVEL_S = 0.5
 """How much longer than a request's deadline its ack is waited for: an ack sent just in time is on its way."""
 CLOSE_WAIT_S = 2.0
 """How long :meth:`BusClient.close` waits for the broker to acknowledge the messages published before it."""
-
-
-@dataclass(frozen=True)
-class BusMessage:
-    """One received message; ``response_topic``/``correlation_data`` are set for MQTT 5 requests that ask for them."""
-
-    topic: str
-    payload: bytes
-    response_topic: str | None = None
-    correlation_data: bytes | None = None
 
 
 MessageHandler = Callable[[BusMessage], None]
@@ -70,8 +61,8 @@ class BusClient:
                  will: tuple[str, bytes] | None = None):
         self.settings = settings
         self._protocol = mqtt.MQTTv5 if settings.protocol == "5" else mqtt.MQTTv311
-        self._mqtt = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id or f"carvoice-{uuid.uuid4().hex[:12]}",
-                                 protocol=self._protocol)
+        client_id = client_id or f"carvoice-{uuid.uuid4().hex[:12]}"
+        self._mqtt = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=self._protocol)
         self._lock = threading.RLock()
         self._handlers: dict[str, list[MessageHandler]] = {}
         self._pending: dict[str, _PendingSet] = {}
@@ -113,7 +104,8 @@ class BusClient:
     def connect(self, timeout_s: float = 10.0) -> BusClient:
         """Connect and start the network thread; raise :class:`BusConnectionError` if it fails."""
         try:
-            self._mqtt.connect_async(self.settings.host, self.settings.port, keepalive=self.settings.keepalive_s)
+            self._mqtt.connect_async(self.settings.host, self.settings.port,
+                                     keepalive=self.settings.keepalive_s)
         except (OSError, ValueError) as exc:
             raise BusConnectionError(f"cannot connect to {self.settings.describe()}: {exc}") from exc
         self._mqtt.loop_start()
@@ -122,7 +114,8 @@ class BusClient:
             if self._refused or time.monotonic() > deadline:
                 self.close()
                 why = self._refused or f"no connection within {timeout_s:g} s"
-                raise BusConnectionError(f"cannot connect to the MQTT broker at {self.settings.describe()}: {why}")
+                raise BusConnectionError("cannot connect to the MQTT broker at "
+                                         f"{self.settings.describe()}: {why}")
         return self
 
     def close(self, wait_s: float = CLOSE_WAIT_S) -> None:
@@ -174,7 +167,8 @@ class BusClient:
             with self._acked:
                 self._unacked.pop(message.mid, None)
             if not _expired_request(message):
-                self.publish(message.topic, message.payload, retain=message.retain, properties=message.properties)
+                self.publish(message.topic, message.payload, retain=message.retain,
+                             properties=message.properties)
         with self._lock:
             filters = list(self._handlers)
             pending = list(self._pending.values())
@@ -207,7 +201,8 @@ class BusClient:
             self._unacked.pop(mid, None)
             self._acked.notify_all()
 
-    def subscribe(self, topic_filter: str, handler: MessageHandler, timeout_s: float = 5.0) -> Callable[[], None]:
+    def subscribe(self, topic_filter: str, handler: MessageHandler,
+                  timeout_s: float = 5.0) -> Callable[[], None]:
         """Call ``handler(message)`` for every message on ``topic_filter``; returns an unsubscribe function.
 
         Waits for the broker's SUBACK, so messages published after this returns are not missed. While the
@@ -236,7 +231,7 @@ class BusClient:
         return unsubscribe
 
     def _subscribe_and_wait(self, topic_filter: str, timeout_s: float) -> None:
-        """Subscribe and wait for the SUBACK; a connection lost meanwhile subscribes it again when it is back."""
+        """Subscribe and wait for the SUBACK; a connection lost meanwhile subscribes it again once back."""
         done, connection = threading.Event(), self.connections
         with self._lock:
             result, mid = self._mqtt.subscribe(topic_filter, qos=1)
@@ -248,7 +243,8 @@ class BusClient:
                 if not self.is_connected or self.connections != connection:
                     return
                 if time.monotonic() > deadline:
-                    raise BusConnectionError(f"the broker did not confirm the subscription to {topic_filter!r}")
+                    raise BusConnectionError("the broker did not confirm the "
+                                             f"subscription to {topic_filter!r}")
         finally:
             with self._lock:
                 self._suback.pop(mid, None)
@@ -261,10 +257,12 @@ class BusClient:
 
     def _handle_message(self, _client, _userdata, message: mqtt.MQTTMessage) -> None:
         with self._lock:
-            handlers = [h for f, hs in self._handlers.items() if mqtt.topic_matches_sub(f, message.topic) for h in hs]
+            handlers = [h for f, hs in self._handlers.items() if mqtt.topic_matches_sub(f, message.topic)
+                        for h in hs]
         properties = getattr(message, "properties", None)
         received = BusMessage(message.topic, message.payload,
-                              getattr(properties, "ResponseTopic", None), getattr(properties, "CorrelationData", None))
+                              getattr(properties, "ResponseTopic", None),
+                              getattr(properties, "CorrelationData", None))
         for handler in handlers:
             try:
                 handler(received)
@@ -310,7 +308,8 @@ class BusClient:
             properties.MessageExpiryInterval = math.ceil(remaining_s)
         self.publish(pending.topic, pending.request.encode(), properties=properties)
 
-    def exchange(self, topic: str, payload: bytes | str, answer_topic: str, timeout_s: float | None = None) -> bytes:
+    def exchange(self, topic: str, payload: bytes | str, answer_topic: str,
+                 timeout_s: float | None = None) -> bytes:
         """Publish ``payload`` and return the first message that then arrives on ``answer_topic``."""
         answers: queue.Queue[bytes] = queue.Queue()
         unsubscribe = self.subscribe(answer_topic, lambda message: answers.put(message.payload))
@@ -318,8 +317,9 @@ class BusClient:
             self.publish(topic, payload)
             return answers.get(timeout=timeout_s or self.settings.ack_timeout_s)
         except queue.Empty:
-            raise BusError(f"no answer on {answer_topic} within {timeout_s or self.settings.ack_timeout_s:g} s "
-                           f"to the message on {topic}") from None
+            waited = timeout_s or self.settings.ack_timeout_s
+            raise BusError(f"no answer on {answer_topic} within {waited:g} s to the message on {topic}") \
+                from None
         finally:
             unsubscribe()
 
@@ -352,7 +352,7 @@ class BusClient:
             unsubscribe()
 
     def subscriptions(self) -> dict[str, int]:
-        """The topic filters this client is subscribed to, each with the number of handlers listening on it."""
+        """The topic filters this client is subscribed to, each with how many handlers listen on it."""
         with self._lock:
             return {topic_filter: len(handlers) for topic_filter, handlers in self._handlers.items()}
 
@@ -364,7 +364,8 @@ class BusClient:
             return
         prefix = message.topic.removesuffix("status")
         with self._lock:
-            pending = [p for p in self._pending.values() if p.topic.startswith(prefix) and not p.answered.is_set()]
+            pending = [p for p in self._pending.values()
+                       if p.topic.startswith(prefix) and not p.answered.is_set()]
         for request in pending if online else ():
             self._send(request)
 
@@ -384,10 +385,12 @@ class BusClient:
         """The vehicle's current (retained) value of one signal."""
         values = self._collect(value_topic(vehicle_id, path), timeout_s, expected=1)
         if not values:
-            raise SignalUnavailable(f"{vehicle_id} has published no value for {path} (is the vehicle running?)")
+            raise SignalUnavailable(f"{vehicle_id} has published no value for {path} "
+                                    "(is the vehicle running?)")
         return next(iter(values.values()))
 
-    def snapshot(self, vehicle_id: str, timeout_s: float = 3.0, expected: int | None = None) -> dict[str, SignalValue]:
+    def snapshot(self, vehicle_id: str, timeout_s: float = 3.0,
+                 expected: int | None = None) -> dict[str, SignalValue]:
         """Every signal value the vehicle has published, by VSS path.
 
         Returns once ``expected`` values arrived, or when retained delivery goes quiet.

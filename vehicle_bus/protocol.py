@@ -1,8 +1,9 @@
 """The MQTT topic contract between the vehicle and its clients (public API).
 
 * ``vehicle/<id>/vss/<VSS.Path>``: current value, retained, ``{"value": ..., "ts": "<ISO 8601>"}``
-* ``vehicle/<id>/vss/<VSS.Path>/set``: set request, ``{"value": ..., "request_id": "<id>", "deadline": "<ISO 8601>"}``;
-  the deadline is optional, a request arriving after it is refused; a request id is answered once per signal
+* ``vehicle/<id>/vss/<VSS.Path>/set``: set request,
+  ``{"value": ..., "request_id": "<id>", "deadline": "<ISO 8601>"}``; the deadline is optional, a request
+  arriving after it is refused; a request id is answered once per signal
 * ``vehicle/<id>/vss/<VSS.Path>/ack``: exactly one answer per request,
   ``{"request_id", "status": "applied"|"rejected", "value", "reason"}``
 * ``vehicle/<id>/status``: ``{"state": "online"|"offline", "ts"}``, retained (last will: offline)
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -86,7 +88,8 @@ def _parse_payload(payload: bytes | str) -> Any:
     if isinstance(payload, str):
         payload = payload.encode()
     if len(payload) > MAX_PAYLOAD_BYTES:
-        raise ProtocolError(f"payload is {len(payload)} bytes, at most {MAX_PAYLOAD_BYTES} bytes are accepted")
+        raise ProtocolError(f"payload is {len(payload)} bytes, at most "
+                            f"{MAX_PAYLOAD_BYTES} bytes are accepted")
     if _nesting(payload) > MAX_NESTING:
         raise ProtocolError(f"payload is nested more than {MAX_NESTING} levels deep")
     try:
@@ -109,6 +112,17 @@ def _integer(digits: str) -> int:
         raise ProtocolError(f"payload has a number of {len(digits.lstrip('-'))} digits "
                             f"(at most {MAX_INTEGER_DIGITS})")
     return int(digits)
+
+
+@dataclass(frozen=True)
+class BusMessage:
+    """One message as received (``response_topic`` and ``correlation_data``: MQTT 5 requests that ask for an
+    answer there)."""
+
+    topic: str
+    payload: bytes
+    response_topic: str | None = None
+    correlation_data: bytes | None = None
 
 
 class _Message(BaseModel):
@@ -143,7 +157,8 @@ class SetRequest(_Message):
     value: Any
     request_id: str
     deadline: AwareDatetime | None = None
-    """The vehicle refuses the request when it arrives later than this (none: no deadline, as older clients send)."""
+    """The vehicle refuses the request when it arrives later than this (none: no deadline, as older clients
+    send)."""
 
     def expired(self) -> bool:
         return self.deadline is not None and self.deadline <= datetime.now(UTC)

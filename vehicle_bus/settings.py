@@ -31,11 +31,13 @@ class BusSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: str | None = Field(None, description="mqtt://host[:port] or mqtts://host[:port]; none = embedded broker")
+    url: str | None = Field(None,
+                            description="mqtt://host[:port] or mqtts://host[:port]; none = embedded broker")
     username: str | None = Field(None, description="broker user name (with Mosquitto ACLs: the vehicle id)")
     password: SecretStr | None = Field(None, description="broker password")
     tls: TlsSettings | None = Field(None, description="TLS options (implied by mqtts://)")
-    protocol: Literal["3.1.1", "5"] = Field("3.1.1", description="MQTT version; the embedded broker speaks 3.1.1")
+    protocol: Literal["3.1.1", "5"] = Field("3.1.1",
+                                            description="MQTT version; the embedded broker speaks 3.1.1")
     keepalive_s: int = Field(30, ge=5, le=3600, description="MQTT keep-alive interval")
     ack_timeout_s: float = Field(5.0, gt=0, description="how long a set request waits for the vehicle's ack")
     embedded_host: str = Field("127.0.0.1", description="where the embedded broker listens (no url given)")

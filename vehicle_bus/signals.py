@@ -166,14 +166,16 @@ class Signal:
         low, high = self.bounds
         if not low <= value <= high:  # exact for integers of any size, before converting them
             unit = f" {self.unit}" if self.unit else ""
-            raise SignalValueError(f"{self.path} must be between {_num(low)} and {_num(high)}{unit}, got {_num(value)}")
+            raise SignalValueError(f"{self.path} must be between {_num(low)} and "
+                                   f"{_num(high)}{unit}, got {_num(value)}")
         return int(value) if self.datatype in _INTEGER_BOUNDS else float(value)
 
     @property
     def bounds(self) -> tuple[float, float]:
         """The accepted numeric range: the signal's own limits, else its datatype's."""
         type_low, type_high = _INTEGER_BOUNDS.get(self.datatype, (-sys.float_info.max, sys.float_info.max))
-        return (self.min if self.min is not None else type_low, self.max if self.max is not None else type_high)
+        return (self.min if self.min is not None else type_low,
+                self.max if self.max is not None else type_high)
 
     def range_text(self) -> str:
         if self.allowed:
@@ -252,8 +254,8 @@ def _rows() -> list[Signal]:
         Signal(SELECTED_URI, "string", A, "",
                "What to play: a media: URI from the library, or search:<words>"),
         Signal(MEDIA_MUTED, "boolean", A, False, "Media muted (extension: VSS has no media mute)"),
-        Signal(UNMUTE_IN, "uint32", A, 0, "Mute for this long, then unmute by itself; 0 = no "
-               "timer (extension)", "s", 0, 86_400),
+        Signal(UNMUTE_IN, "uint32", A, 0, "Mute for this long, then unmute by "
+                                          "itself; 0 = no timer (extension)", "s", 0, 86_400),
         Signal(DESTINATION_LATITUDE, "double", A, 0.0, "Destination latitude, WGS 84", "degrees",
                -90.0, 90.0),
         Signal(DESTINATION_LONGITUDE, "double", A, 0.0, "Destination longitude, WGS 84", "degrees",
@@ -271,16 +273,16 @@ def _rows() -> list[Signal]:
         Signal(TRAFFIC_LEVEL, "string", S, "LIGHT", "Traffic on the route (extension)",
                allowed=("LIGHT", "MODERATE", "HEAVY")),
         Signal(SAVED_PLACES, "string", A, "{}",
-               'Saved places as a JSON object {"home": "<place or lat, lon>"}; usable as destinations '
-               '(extension)'),
+               'Saved places as a JSON object {"home": "<place or lat, lon>"}; usable '
+               'as destinations (extension)'),
         Signal(LOOKUP, "string", A, "",
-               "Place to look up without starting guidance: a place, poi:<category> or a saved place "
-               "(extension)"),
+               "Place to look up without starting guidance: a place, poi:<category> or "
+               "a saved place (extension)"),
         Signal(LOOKUP_NAME, "string", S, "", "The place last looked up (extension)"),
         Signal(LOOKUP_DISTANCE, "float", S, 0.0, "Road distance to the place looked up (extension)", "km",
                0.0, None),
-        Signal(LOOKUP_TIME, "uint32", S, 0, "Driving time to the place looked up, in today's "
-               "traffic (extension)", "s"),
+        Signal(LOOKUP_TIME, "uint32", S, 0, "Driving time to the place looked up, in "
+                                            "today's traffic (extension)", "s"),
         Signal(LATITUDE, "double", S, 48.137154, "Current latitude, WGS 84", "degrees", -90.0, 90.0),
         Signal(LONGITUDE, "double", S, 11.576124, "Current longitude, WGS 84", "degrees", -180.0, 180.0),
         Signal(SPEED, "float", S, 0.0, "Vehicle speed", "km/h", 0.0, 250.0),
@@ -310,5 +312,6 @@ def markdown_table() -> str:
     lines = ["| VSS path | kind | type | unit | range / values |", "| --- | --- | --- | --- | --- |"]
     for signal in SIGNALS.values():
         name = f"`{signal.path}`" + (" (ext)" if signal.is_extension else "")
-        lines.append(f"| {name} | {signal.kind} | {signal.datatype} | {signal.unit or ''} | {signal.range_text()} |")
+        lines.append(f"| {name} | {signal.kind} | {signal.datatype} | {signal.unit or ''} | "
+                     f"{signal.range_text()} |")
     return "\n".join(lines)

@@ -30,7 +30,8 @@ import yaml
 
 from assistant.bench.stats import Progress, percentiles
 from assistant.config import CarvoiceConfig
-from assistant.runtime import hardware_profile, load_llm, scratch_vehicle
+from assistant.engines import Engines
+from assistant.runtime import scratch_vehicle
 from intents.actions import MissingArgument, Refusal
 from intents.catalogue import get_action
 from intents.dialogue import Dialogue, Turn
@@ -44,15 +45,15 @@ from vehicle_bus.sim.vehicle import control_over_bus
 FILLERS = {"the", "some", "a", "music", "by", "please", "something", "songs"}
 
 
-SETS = {"rules": "bench.yaml", "heldout": "heldout.yaml", "adversarial": "adversarial.yaml", "dev": "dev.yaml",
-        "blind": "blind.yaml", "blind2": "blind2.yaml",
+SETS = {"rules": "bench.yaml", "heldout": "heldout.yaml", "adversarial": "adversarial.yaml",
+        "dev": "dev.yaml", "blind": "blind.yaml", "blind2": "blind2.yaml",
         "blind3": "blind3.yaml", "blind4": "blind4.yaml", "blind5": "blind5.yaml"}
 KINDS = ("single", "dialogue", "refusal", "adversarial")
 
 
 @dataclass(frozen=True)
 class Case:
-    """One scripted conversation: a single sentence, a dialogue, a request to refuse, or an adversarial case."""
+    """One scripted conversation: a sentence, a dialogue, a request to refuse, or an adversarial case."""
 
     kind: str
     turns: tuple[tuple[str, str], ...]
@@ -128,8 +129,8 @@ def run_cases(cases: list[Case], dialogue: Dialogue,
             turn = dialogue.handle(say, session_id=f"bench-{case.set}-{number}")
             expected, produced = expected_calls(expected_text), produced_calls(turn)
             understand_ms = turn.timings_ms.get("llm_ms", 0.0) + turn.timings_ms.get("fast_ms", 0.0)
-            yield TurnResult(case.kind, say, turn.path, expected == produced, understand_ms, expected, produced,
-                             wrong_actions(turn, expected), case.set, turn.reply)
+            yield TurnResult(case.kind, say, turn.path, expected == produced, understand_ms, expected,
+                             produced, wrong_actions(turn, expected), case.set, turn.reply)
 
 
 def summarize(results: list[TurnResult]) -> dict[str, Any]:
@@ -142,7 +143,8 @@ def summarize(results: list[TurnResult]) -> dict[str, Any]:
 
     summary: dict[str, Any] = {"turns": len(results), "accuracy": accuracy(results),
                                "wrong_actions_applied": wrong(results)}
-    summary["by_set"] = {name: {"turns": len(rows), "accuracy": accuracy(rows), "wrong_actions_applied": wrong(rows)}
+    summary["by_set"] = {name: {"turns": len(rows), "accuracy": accuracy(rows),
+                                "wrong_actions_applied": wrong(rows)}
                          for name in SETS if (rows := [r for r in results if r.set == name])}
     summary["by_kind"] = {k: accuracy([r for r in results if r.kind == k]) for k in KINDS}
     summary["by_path"] = {}
@@ -166,10 +168,12 @@ def installed_llms(registry: Registry) -> list[str]:
 
 def run_intent_bench(config: CarvoiceConfig, model_ids: list[str], modes: tuple[str, ...], limit: int | None,
                      progress: Progress, sets: tuple[str, ...] = tuple(SETS)) -> dict[str, Any]:
-    """Every mode (fast path only; LLM only; both, as the assistant runs) on the labelled sets, per LLM."""
+    """Every mode (fast path only; LLM only; both, as the assistant runs) on the labelled sets, per LLM
+    (``model_ids``, or every installed one)."""
     cases = load_sets(sets)
     cases = cases[:limit] if limit else cases
-    registry = Registry(config.models.store_dir)
+    engines = Engines(config)
+    model_ids = model_ids or installed_llms(engines.registry)
     report: dict[str, Any] = {"machine": {"platform": platform.platform(), "processor": platform.processor()},
                               "cases": len(cases), "turns": sum(len(c.turns) for c in cases), "runs": []}
     with scratch_vehicle("bench") as car:
@@ -186,8 +190,7 @@ def run_intent_bench(config: CarvoiceConfig, model_ids: list[str], modes: tuple[
         if "fast" in modes:
             report["runs"].append({"mode": "fast", "model": None} | run(Dialogue(car), "fast"))
         for model_id in model_ids if {"llm", "combined"} & set(modes) else ():
-            llm = load_llm(registry, config.llm.model_copy(update={"model": model_id, "path": None}),
-                           hardware_profile(config.hardware.profile))
+            llm = engines.llm_for(config.llm.model_copy(update={"model": model_id, "path": None})).model
             for mode in ("llm", "combined"):
                 if mode in modes:
                     fast_path = FastPath() if mode == "combined" else FastPath(enabled=False)

@@ -22,13 +22,13 @@ import numpy as np
 from assistant.bench.stats import Progress, percentiles, timed
 from assistant.bench.voice import FAST_COMMANDS, LLM_COMMANDS, live_latency, speech_end
 from assistant.config import CarvoiceConfig
-from assistant.runtime import LazyLlm, build_dialogue, build_voice, hardware_profile, scratch_vehicle
+from assistant.engines import Engines
+from assistant.runtime import build_dialogue, build_voice, scratch_vehicle
 from assistant.voice.audio import ASR_RATE
 from assistant.voice.driver_voice import driver_speech
 from assistant.voice.pipeline import VoicePipeline
 from hardware.probe import probe
 from intents.llm import LlmIntentModel, system_prompt
-from models.registry import Registry
 
 NAIVE_SILENCE_TIMEOUT_S = 1.0
 """How long a record-until-silence front end waits before it stops recording (a common default)."""
@@ -51,7 +51,7 @@ def bench_asr(voice: VoicePipeline, clips: list[np.ndarray], runs: int) -> dict[
 
 
 def bench_llm(llm: LlmIntentModel, runs: int, decode_tokens: int = 48) -> dict[str, Any]:
-    """Prompt processing and decode tokens/s; time to first token cold (whole prompt) and cached (prefix kept)."""
+    """Prompt and decode tokens/s; time to first token cold (whole prompt) and cached (prefix kept)."""
     engine = llm.llm
     prefix = engine.tokenize(llm.prefix.encode(), add_bos=True, special=True)
     turn = engine.tokenize(llm.prompt("make it a bit warmer", None)[len(llm.prefix):].encode(), add_bos=False,
@@ -70,7 +70,8 @@ def bench_llm(llm: LlmIntentModel, runs: int, decode_tokens: int = 48) -> dict[s
         engine.reset()
         cold.append(timed(lambda: (engine.eval(prefix + turn), engine.sample(temp=0)))[0])
     llm.warm_up()  # leave the prefix cached for the turns that follow
-    return {"prompt_tokens": len(prefix), "turn_tokens": len(turn), "prompt_tokens_per_s": percentiles(prompt_tps),
+    return {"prompt_tokens": len(prefix), "turn_tokens": len(turn),
+            "prompt_tokens_per_s": percentiles(prompt_tps),
             "decode_tokens_per_s": percentiles(decode_tps), "ttft_cold_ms": percentiles(cold),
             "ttft_cached_ms": percentiles(cached)}
 
@@ -90,7 +91,8 @@ def bench_tts(voice: VoicePipeline, runs: int) -> dict[str, Any]:
             elapsed = time.perf_counter() - start
             whole.append(elapsed * 1000)
             rtf.append(elapsed / (sum(len(c) for c in chunks) / synthesizer.sample_rate))
-    return {"rtf": percentiles(rtf), "first_audio_ms": percentiles(first), "whole_reply_ms": percentiles(whole)}
+    return {"rtf": percentiles(rtf), "first_audio_ms": percentiles(first),
+            "whole_reply_ms": percentiles(whole)}
 
 
 def naive_turn(voice: VoicePipeline, llm: LlmIntentModel, said: np.ndarray) -> float:
@@ -121,19 +123,25 @@ def memory_bandwidth_gb_s(threads: int, size_mb: int = 512, runs: int = 5) -> fl
     return round(best, 2)
 
 
-def run_perf_bench(config: CarvoiceConfig, llm_id: str | None, runs: int, progress: Progress) -> dict[str, Any]:
-    profile = hardware_profile(config.hardware.profile)
-    registry = Registry(config.models.store_dir)
-    llm_id = llm_id or (BENCH_LLM if registry.is_installed(BENCH_LLM) else profile.models.llm)
-    config = config.model_copy(update={"llm": config.llm.model_copy(update={"model": llm_id, "enabled": True})})
+def default_llm(engines: Engines) -> str:
+    """The benchmark's LLM where installed, else the hardware profile's."""
+    return BENCH_LLM if engines.registry.is_installed(BENCH_LLM) else engines.profile.models.llm
+
+
+def run_perf_bench(config: CarvoiceConfig, llm_id: str | None, runs: int,
+                   progress: Progress) -> dict[str, Any]:
+    llm_id = llm_id or default_llm(Engines(config))
+    config = config.model_copy(update={"llm": config.llm.model_copy(update={"model": llm_id,
+                                                                            "enabled": True})})
+    engines = Engines(config)
+    profile = engines.profile
     report: dict[str, Any] = {"machine": probe().as_dict() | {"platform": platform.platform()},
                               "profile": profile.name, "llm": llm_id, "runs": runs}
     steps = 7
     with scratch_vehicle("bench") as car:
         progress("loading the stack", 0, steps)
-        voice = build_voice(config, build_dialogue(config, car), car)
-        assert isinstance(voice.dialogue.llm, LazyLlm)
-        llm = voice.dialogue.llm.model
+        voice = build_voice(engines, build_dialogue(engines, car), car)
+        llm = engines.llm.model
         clips = [driver_speech(text, voice.synthesizer)[0] for text in FAST_COMMANDS[:4] + LLM_COMMANDS[:2]]
         progress("speech recognition", 1, steps)
         report["asr"] = bench_asr(voice, clips, runs)
@@ -156,7 +164,7 @@ def run_perf_bench(config: CarvoiceConfig, llm_id: str | None, runs: int, progre
     # bandwidth test's buffer
     progress("memory bandwidth", 6, steps)
     bandwidth = memory_bandwidth_gb_s(profile.llm.n_threads)
-    model_bytes = registry.file_path(llm_id).stat().st_size
+    model_bytes = engines.registry.file_path(llm_id).stat().st_size
     bound = bandwidth * 1e9 / model_bytes
     decode = report["llm_engine"]["decode_tokens_per_s"]["p50"]
     report["hardware_limit"] = {"memory_bandwidth_gb_s": bandwidth, "model_bytes": model_bytes,

@@ -76,8 +76,8 @@ DIRECT_SIGNALS = (*map(station_temperature, REAR_STATIONS), *map(fan_speed, REAR
                   *map(seat_heating, SEAT_POSITIONS), NAVIGATION_VOLUME)
 """What the set-request stream writes: signals no other signal depends on and the dialogue leaves alone."""
 SENTENCES = ("set the temperature to {t}", "turn the fan up", "make it warmer", "set the fan to {p} percent",
-             "turn the fan down", "make it a bit cooler", "what is the temperature", "turn on the air conditioning",
-             "undo that", "turn off the AC")
+             "turn the fan down", "make it a bit cooler", "what is the temperature",
+             "turn on the air conditioning", "undo that", "turn off the AC")
 """What the drivers say (the fast path reads all of them); ``{t}`` is 17-27 degrees, ``{p}`` 10-90 percent."""
 REQUEST_PAUSE_S = 0.1
 """Pause of each vehicle's set-request stream after each answer."""
@@ -252,7 +252,8 @@ def run_soak(minutes: float, vehicles: int = 10, restart_every_s: float = 60.0, 
 class Soak:
     """One run: its vehicles, what the callers were told, what the vehicles did, and the memory samples."""
 
-    def __init__(self, vehicles: int, restart_every_s: float, downtime_s: float, ack_timeout_s: float, seed: int):
+    def __init__(self, vehicles: int, restart_every_s: float, downtime_s: float, ack_timeout_s: float,
+                 seed: int):
         self.ids = [f"soak-{n:02d}" for n in range(vehicles)]
         self.restart_every_s, self.downtime_s, self.ack_timeout_s, self.seed = (restart_every_s, downtime_s,
                                                                                 ack_timeout_s, seed)
@@ -269,14 +270,17 @@ class Soak:
             settings = BusSettings(url=broker.url, ack_timeout_s=self.ack_timeout_s)
             running.callback(self.stop.set)
             cars = [running.enter_context(WatchedVehicle(vid, settings, default_ecus(gazetteer, library),
-                                                         state_dir / f"{vid}.json", time_scale=0, ledger=self.ledger))
+                                                         state_dir / f"{vid}.json", time_scale=0,
+                                                         ledger=self.ledger))
                     for vid in self.ids]
             remote = running.enter_context(BusClient(settings, client_id="carvoice-soak-remote"))
-            assistants = [running.enter_context(BusClient(settings, client_id=f"carvoice-soak-assistant-{vid}"))
+            assistants = [running.enter_context(BusClient(settings,
+                                                          client_id=f"carvoice-soak-assistant-{vid}"))
                           for vid in self.ids]
             senders, drivers = self._start_streams(remote, assistants)
             started = time.monotonic()
-            self._run_restarting(broker, started, duration_s, progress or (lambda description, done, total: None))
+            self._run_restarting(broker, started, duration_s,
+                                 progress or (lambda description, done, total: None))
             self.stop.set()
             for worker in senders + drivers:
                 worker.join(timeout=2 * self.ack_timeout_s + 30)
@@ -297,18 +301,21 @@ class Soak:
         dialogues = [Dialogue(BusVehicle(client, vid).start())
                      for client, vid in zip(assistants, self.ids, strict=True)]
         senders = [threading.Thread(target=_send_requests, name=f"soak-requests-{vid}", daemon=True,
-                                    args=(remote, vid, random.Random(f"{self.seed}-{vid}"), self.ledger, self.outcomes,
-                                          self.stop)) for vid in self.ids]
+                                    args=(remote, vid, random.Random(f"{self.seed}-{vid}"), self.ledger,
+                                          self.outcomes, self.stop)) for vid in self.ids]
         drivers = [threading.Thread(target=_speak, name=f"soak-turns-{vid}", daemon=True,
-                                    args=(dialogue, random.Random(f"{self.seed}-{vid}-driver"), self.turns, self.stop))
+                                    args=(dialogue, random.Random(f"{self.seed}-{vid}-driver"), self.turns,
+                                          self.stop))
                    for vid, dialogue in zip(self.ids, dialogues, strict=True)]
         self.rss.append({"at_s": 0.0, "rss_mb": memory_mb()})
         for worker in senders + drivers:
             worker.start()
         return senders, drivers
 
-    def _run_restarting(self, broker: MosquittoBroker, started: float, duration_s: float, progress: Progress) -> None:
-        """Let the streams run for ``duration_s``, the broker down for ``downtime_s`` every ``restart_every_s``."""
+    def _run_restarting(self, broker: MosquittoBroker, started: float, duration_s: float,
+                        progress: Progress) -> None:
+        """Let the streams run for ``duration_s``, the broker down for ``downtime_s`` every
+        ``restart_every_s``."""
         planned = int((duration_s - 1e-9) // self.restart_every_s)
         next_restart, next_sample = started + self.restart_every_s, started + RSS_WARMUP_S
         while (now := time.monotonic()) < started + duration_s:
@@ -325,7 +332,8 @@ class Soak:
             progress("broker restarts", self.restarts, planned)
             progress("set requests answered (acks)", self.outcomes.acked, self.outcomes.sent)
             progress("turns with a reply", self.turns.spoken - self.turns.without_reply, self.turns.spoken)
-            time.sleep(min(0.5, max(0.0, min(next_restart, next_sample, started + duration_s) - time.monotonic())))
+            time.sleep(min(0.5,
+                           max(0.0, min(next_restart, next_sample, started + duration_s) - time.monotonic())))
 
     def _what_the_cars_show(self, settings: BusSettings) -> dict[str, dict[str, Any]]:
         """Every vehicle's signal values as retained on the broker, read on a fresh connection."""
@@ -339,7 +347,8 @@ class Soak:
         not_shown = sorted(f"{vid} {path}: applied {value!r}, shows {shown[vid].get(path)!r}"
                            for (vid, path), value in ledger.last_applied.items()
                            if path in DIRECT_SIGNALS and shown[vid].get(path) != value)
-        failed_applied = {rid: ledger.applied_at[rid] for rid in outcomes.failed_at if rid in ledger.applied_at}
+        failed_applied = {rid: ledger.applied_at[rid] for rid in outcomes.failed_at
+                          if rid in ledger.applied_at}
         after_failure = sum(at > outcomes.failed_at[rid] for rid, at in failed_applied.items())
         lost = unfinished + outcomes.acked_not_applied + len(not_shown)
         applied_late = len(ledger.after_deadline) + after_failure
@@ -347,9 +356,10 @@ class Soak:
         start = rss[1] if len(rss) > 2 else rss[0]  # after the warm-up, where the run lasted that long
         replies = [(reply, n) for reply, n in turns.replies.most_common() if reply][:MOST_COMMON_REPLIES]
         report = {
-            "vehicles": len(self.ids), "seconds": round(elapsed_s, 1), "restart_every_s": self.restart_every_s,
-            "downtime_s": self.downtime_s, "ack_timeout_s": self.ack_timeout_s, "broker_restarts": self.restarts,
-            "requests": {
+            "vehicles": len(self.ids), "seconds": round(elapsed_s, 1),
+            "restart_every_s": self.restart_every_s,
+            "downtime_s": self.downtime_s, "ack_timeout_s": self.ack_timeout_s,
+            "broker_restarts": self.restarts, "requests": {
                 "sent": outcomes.sent, "acks": outcomes.acked, "applied": outcomes.applied,
                 "rejected": sum(outcomes.rejected.values()), "rejected_reasons": dict(outcomes.rejected),
                 "failed_reported": outcomes.failed,
@@ -358,21 +368,24 @@ class Soak:
                 "failed_without_request_id": dict(outcomes.failed_without_id),
                 "lost": lost,
                 "lost_detail": {"no_outcome_at_the_end": unfinished,
-                                "acked_but_not_applied": outcomes.acked_not_applied, "not_shown_by_the_car": not_shown},
+                                "acked_but_not_applied": outcomes.acked_not_applied,
+                                "not_shown_by_the_car": not_shown},
                 "duplicated": len(ledger.twice), "applied_late": applied_late,
                 "applied_late_detail": {"after_deadline": len(ledger.after_deadline),
                                         "after_failure_reported": after_failure},
             },
             "ack_latency_ms": percentiles(latencies, (50, 99), digits=1)
             | {"max": round(max(latencies), 1) if latencies else float("nan")},
-            "vehicle_side": {"set_messages_received": ledger.received, "requests_carried_out": ledger.carried_out,
+            "vehicle_side": {"set_messages_received": ledger.received,
+                             "requests_carried_out": ledger.carried_out,
                              "answered_again_from_memory": ledger.received - ledger.carried_out,
                              "applied": len(ledger.applied_at), "applied_twice": len(ledger.twice)},
             "turns": {"spoken": turns.spoken, "replied": turns.spoken - turns.without_reply,
                       "without_reply": turns.without_reply, "action_statuses": dict(turns.statuses),
                       "unanswered": dict(turns.unanswered), "distinct_replies": len(turns.replies),
                       "replies": dict(replies)},
-            "rss_mb": {"before_streams": rss[0]["rss_mb"], "start": start["rss_mb"], "start_at_s": start["at_s"],
+            "rss_mb": {"before_streams": rss[0]["rss_mb"], "start": start["rss_mb"],
+                       "start_at_s": start["at_s"],
                        "end": rss[-1]["rss_mb"], "growth": round(rss[-1]["rss_mb"] - start["rss_mb"], 1),
                        "samples": rss, "ledger_mb": ledger.size_mb()},
             "all_connections_back": reconnected,

@@ -9,7 +9,8 @@ import numpy as np
 
 from assistant.bench.stats import Progress, percentiles
 from assistant.config import CarvoiceConfig, LiveSettings
-from assistant.runtime import LazyLlm, build_dialogue, build_voice, scratch_vehicle
+from assistant.engines import Engines, LazyLlm
+from assistant.runtime import build_dialogue, build_voice, scratch_vehicle
 from assistant.voice.audio import ASR_RATE
 from assistant.voice.devices import NullOutput, RecordedInput
 from assistant.voice.driver_voice import driver_speech
@@ -17,7 +18,8 @@ from assistant.voice.events import PipelineEvent
 from assistant.voice.live import LiveAssistant
 from assistant.voice.pipeline import VoicePipeline, VoiceTurn
 
-FAST_COMMANDS = ("set the temperature to twenty two degrees", "turn on the air conditioning", "play some jazz",
+FAST_COMMANDS = ("set the temperature to twenty two degrees", "turn on the air conditioning",
+                 "play some jazz",
                  "turn the volume down", "take me to Hamburg", "heat my seat", "skip to the next song",
                  "how long until we arrive")
 LLM_COMMANDS = ("I would love to hear something by the beatles", "the music is way too loud",
@@ -35,8 +37,10 @@ def speech_end(audio: np.ndarray, floor: float = 0.01) -> int:
 def run_voice_latency(config: CarvoiceConfig, runs: int, progress: Progress) -> dict[str, Any]:
     """``live_latency`` over ``runs`` rounds of the fast and LLM commands, on a scratch car."""
     with scratch_vehicle("bench") as car:
-        voice = build_voice(config, build_dialogue(config, car), car)
-        return live_latency(voice, config.live, (FAST_COMMANDS + LLM_COMMANDS) * runs, progress) | {"runs": runs}
+        engines = Engines(config)
+        voice = build_voice(engines, build_dialogue(engines, car), car)
+        return live_latency(voice, config.live, (FAST_COMMANDS + LLM_COMMANDS) * runs,
+                            progress) | {"runs": runs}
 
 
 def live_latency(voice: VoicePipeline, settings: LiveSettings, commands: tuple[str, ...],
@@ -72,8 +76,10 @@ def live_latency(voice: VoicePipeline, settings: LiveSettings, commands: tuple[s
         raise RuntimeError(f"{len(ends)} commands were spoken but {len(first_audio)} answered: heard "
                            f"{[turn.transcript.text for turn in turns]}")
     paths = [turn.turn.path if turn.turn else "none" for turn in turns]
-    latencies = [(at - (source.started_at + end / ASR_RATE)) * 1000 for at, end in zip(first_audio, ends, strict=True)]
-    by_path = {path: [ms for ms, p in zip(latencies, paths, strict=True) if p == path] for path in sorted(set(paths))}
+    latencies = [(at - (source.started_at + end / ASR_RATE)) * 1000 for at, end in zip(first_audio, ends,
+                                                                                       strict=True)]
+    by_path = {path: [ms for ms, p in zip(latencies, paths, strict=True) if p == path]
+               for path in sorted(set(paths))}
     return {"commands": len(ends), "endpoint_ms": settings.end_ms,
             "all": percentiles(latencies),
             "by_path": {path: percentiles(values) for path, values in by_path.items()},

@@ -1,6 +1,7 @@
 """The ``carvoice`` command line: one module per command group (``sim``, ``intents``, ``bench``, ``hw``,
-``fleet``, ``config``, ``models``; ``dialogue`` and ``voice`` for the commands at the top), and what they share
-(options, config loading, error reporting) in ``common``; ``dash`` lives with the dashboard (``assistant/dash/``)."""
+``fleet``, ``config``, ``models``; ``dialogue`` and ``voice`` for the commands at the top), and what they
+share (options, config loading, error reporting) in ``common``; ``dash`` lives with the dashboard
+(``assistant/dash/``)."""
 
 from __future__ import annotations
 

@@ -9,18 +9,18 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
-from assistant.cli.common import ConfigOption, console, fail, load_config, progress_bars, reported_errors
-from models.registry import Registry
+from assistant.cli.common import ConfigOption, command_config, console, fail, progress_bars, reported_errors
 
-bench_app = typer.Typer(help="Benchmarks: with no subcommand, every stage and the whole stack against a naive "
-                             "baseline and the hardware's limit.", invoke_without_command=True)
+bench_app = typer.Typer(help="Benchmarks: with no subcommand, every stage and the whole stack against a "
+                             "naive baseline and the hardware's limit.", invoke_without_command=True)
 
 
 @bench_app.callback()
 def bench(
     ctx: typer.Context,
-    llm: Annotated[Optional[str], typer.Option(help="LLM id; default: the 1.5B model where installed, else the "
-                                                    "profile's")] = None,
+    llm: Annotated[Optional[str],
+                   typer.Option(help="LLM id; default: the 1.5B model where installed, else the "
+                                     "profile's")] = None,
     runs: Annotated[int, typer.Option(min=1, max=20, help="runs per stage measurement")] = 3,
     as_json: Annotated[bool, typer.Option("--json", help="print the full report as JSON")] = False,
     config_file: ConfigOption = None,
@@ -31,7 +31,7 @@ def bench(
         return
     from assistant.bench.perf import run_perf_bench
 
-    config = load_config(config_file)
+    config = command_config(config_file)
     with reported_errors(), progress_bars(counting_bytes=False) as progress:
         report = run_perf_bench(config, llm, runs, progress)
     if as_json:
@@ -41,8 +41,10 @@ def bench(
 
 
 def perf_table(report: dict[str, Any]) -> Table:
-    asr, llm, tts, e2e, limit = (report[k] for k in ("asr", "llm_engine", "tts", "end_to_end", "hardware_limit"))
-    table = Table(title=f"carvoice bench: profile {report['profile']}, LLM {report['llm']}, {report['runs']} runs")
+    asr, llm, tts, e2e, limit = (report[k] for k in ("asr", "llm_engine", "tts", "end_to_end",
+                                                     "hardware_limit"))
+    table = Table(title=f"carvoice bench: profile {report['profile']}, LLM "
+                        f"{report['llm']}, {report['runs']} runs")
     for column in ("measure", "p50", "p95", "naive p50", "tuned vs naive"):
         table.add_column(column)
 
@@ -64,32 +66,35 @@ def perf_table(report: dict[str, Any]) -> Table:
         row(f"  {path} path", stats, unit=" ms")
     table.caption = (f"memory bandwidth {limit['memory_bandwidth_gb_s']} GB/s -> decode bound "
                      f"{limit['decode_bound_tokens_per_s']} tokens/s; measured decode is "
-                     f"{limit['decode_fraction_of_bound']:.0%} of it. Peak RSS {report['peak_rss_mb']:.0f} MB.")
+                     f"{limit['decode_fraction_of_bound']:.0%} of it. Peak RSS "
+                     f"{report['peak_rss_mb']:.0f} MB.")
     return table
 
 
 @bench_app.command("intents")
 def bench_intents(
-    models: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="LLM id; default: every installed LLM")] = None,
+    models: Annotated[Optional[list[str]], typer.Option("--model", "-m",
+                                                        help="LLM id; default: every installed LLM")] = None,
     modes: Annotated[str, typer.Option(help="comma-separated: fast, llm, combined")] = "fast,llm,combined",
-    sets: Annotated[str, typer.Option(help="comma-separated: rules, heldout, adversarial, dev")] = "rules,heldout,adversarial",
+    sets: Annotated[str, typer.Option(help="comma-separated: rules, "
+                                           "heldout, adversarial, dev")] = "rules,heldout,adversarial",
     limit: Annotated[Optional[int], typer.Option(help="only the first N cases")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the full report as JSON")] = False,
     config_file: ConfigOption = None,
 ) -> None:
-    """Accuracy, wrong actions applied and latency of the fast path, the LLM path and both, on the labelled sets."""
-    from assistant.bench.intents import MODES, SETS, installed_llms, run_intent_bench
+    """Accuracy, wrong actions applied and latency of the fast path, the LLM path and both, on the labelled
+    sets."""
+    from assistant.bench.intents import MODES, SETS, run_intent_bench
 
-    config = load_config(config_file)
+    config = command_config(config_file)
     chosen = tuple(m.strip() for m in modes.split(",") if m.strip())
     if unknown := set(chosen) - set(MODES):
         raise fail(f"unknown mode(s) {', '.join(sorted(unknown))}; choose from {', '.join(MODES)}")
     chosen_sets = tuple(s.strip() for s in sets.split(",") if s.strip())
     if unknown := set(chosen_sets) - set(SETS):
         raise fail(f"unknown set(s) {', '.join(sorted(unknown))}; choose from {', '.join(SETS)}")
-    model_ids = models or installed_llms(Registry(config.models.store_dir))
     with reported_errors(), progress_bars(counting_bytes=False) as progress:
-        report = run_intent_bench(config, model_ids, chosen, limit, progress, chosen_sets)
+        report = run_intent_bench(config, models or [], chosen, limit, progress, chosen_sets)
     if as_json:
         print(json.dumps(report, indent=2))
         return
@@ -107,8 +112,8 @@ def bench_intents(
         paths.add_column(column)
     for run in report["runs"]:
         for path, stats in run["by_path"].items():
-            paths.add_row(run["mode"], run["model"] or "-", path, str(stats["turns"]), f"{stats['accuracy']:.1%}",
-                          f"{stats['p50_ms']:.1f}", f"{stats['p95_ms']:.1f}")
+            paths.add_row(run["mode"], run["model"] or "-", path, str(stats["turns"]),
+                          f"{stats['accuracy']:.1%}", f"{stats['p50_ms']:.1f}", f"{stats['p95_ms']:.1f}")
     console.print(paths)
 
 
@@ -121,7 +126,7 @@ def bench_voice(
     """End of speech to first reply audio through the live loop, fast path and LLM path (p50, p95)."""
     from assistant.bench.voice import run_voice_latency
 
-    config = load_config(config_file)
+    config = command_config(config_file)
     with reported_errors(), progress_bars(counting_bytes=False) as progress:
         report = run_voice_latency(config, runs, progress)
     if as_json:
@@ -143,10 +148,12 @@ def bench_soak(
     vehicles: Annotated[int, typer.Option(min=1, max=100, help="simulated vehicles")] = 10,
     restart_every: Annotated[float, typer.Option(min=1, help="seconds between broker restarts")] = 60,
     downtime: Annotated[float, typer.Option(min=0, help="seconds the broker stays down at each restart")] = 3,
-    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON, no progress on stderr")] = False,
+    as_json: Annotated[bool, typer.Option("--json",
+                                          help="print the report as JSON, no progress on stderr")] = False,
 ) -> None:
-    """Vehicles on a Mosquitto of its own, set requests and spoken-text turns for N minutes, the broker restarted
-    every --restart-every seconds; exits 1 if a request was lost, applied twice or late, or a turn got no reply."""
+    """Vehicles on a Mosquitto of its own, set requests and spoken-text turns for N minutes, the broker
+    restarted every --restart-every seconds; exits 1 if a request was lost, applied twice or late, or a turn
+    got no reply."""
     from assistant.bench.soak import run_soak
 
     bus_log = logging.getLogger("vehicle_bus")
@@ -182,7 +189,8 @@ def soak_table(report: dict[str, Any]) -> Table:
             ("  of which applied in time (ack lost)", requests["failed_reported_applied_in_time"]),
             ("lost", requests["lost"]), ("applied twice", requests["duplicated"]),
             ("applied late", requests["applied_late"]),
-            ("ack latency p50 / p99 / max", f"{latency['p50']:g} / {latency['p99']:g} / {latency['max']:g} ms"),
+            ("ack latency p50 / p99 / max",
+             f"{latency['p50']:g} / {latency['p99']:g} / {latency['max']:g} ms"),
             ("re-sent requests answered from memory", report["vehicle_side"]["answered_again_from_memory"]),
             ("turns spoken / replied", f"{turns['spoken']} / {turns['replied']}"),
             (f"RSS at {rss['start_at_s']:g} s -> end (growth)",

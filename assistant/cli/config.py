@@ -9,11 +9,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from assistant.cli.common import (BrokerOption, ConfigOption, JsonOption, VehicleOption, console, err_console, fail,
-                                  load_config, reported_errors, with_vehicle)
+from assistant.cli.common import (BrokerOption, ConfigOption, JsonOption, VehicleOption, command_config,
+                                  console, err_console, fail, reported_errors)
 from vehicle_bus.client import BusClient
 
-config_app = typer.Typer(help="The configuration: show it, with where each value comes from.", no_args_is_help=True)
+config_app = typer.Typer(help="The configuration: show it, with where each value comes from.",
+                         no_args_is_help=True)
 
 
 @config_app.command("show")
@@ -28,7 +29,7 @@ def config_show(
     from assistant.fleet.layers import effective as merge_layers
     from assistant.fleet.layers import descriptions, flat
 
-    config = with_vehicle(load_config(config_file, broker), vehicle)
+    config = command_config(config_file, broker, vehicle)
     if effective:
         if not config.fleet.id:
             raise fail("fleet.id is not set in the config: there are no fleet layers to show")
@@ -48,7 +49,8 @@ def config_show(
                                                              for p in values}}, indent=2, default=str))
         return
     documented = descriptions()
-    table = Table(title=f"configuration of {config.vehicle.id}" + (f" (versions {versions})" if versions else ""))
+    title = f"configuration of {config.vehicle.id}" + (f" (versions {versions})" if versions else "")
+    table = Table(title=title)
     for column in ("setting", "value", "from", "meaning"):
         table.add_column(column)
     for path, value in values.items():

@@ -8,8 +8,9 @@ from typing import Annotated
 
 import typer
 
-from assistant.cli.common import (BrokerOption, ConfigOption, JsonOption, SessionOption, VehicleOption, console,
-                                  err_console, vehicle_session)
+from assistant.cli.common import (BrokerOption, ConfigOption, JsonOption, SessionOption, VehicleOption,
+                                  console, err_console, vehicle_session)
+from assistant.engines import Engines
 from assistant.runtime import build_dialogue
 from intents.dialogue import Turn
 
@@ -34,7 +35,7 @@ def ask(
 ) -> None:
     """One sentence through the dialogue to the car (a running one, or an embedded simulated car)."""
     with vehicle_session(config_file, broker, vehicle) as (config, car):
-        print_turn(build_dialogue(config, car).handle(text, session), as_json)
+        print_turn(build_dialogue(Engines(config), car).handle(text, session), as_json)
 
 
 def chat(
@@ -46,7 +47,7 @@ def chat(
 ) -> None:
     """A multi-turn text conversation with the car; an empty line or Ctrl-D ends it."""
     with vehicle_session(config_file, broker, vehicle) as (config, car):
-        dialogue = build_dialogue(config, car)
+        dialogue = build_dialogue(Engines(config), car)
         err_console.print(f"talking to {config.vehicle.id} on {config.bus.describe()}; empty line ends")
         while True:
             try:

@@ -11,15 +11,18 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
-from assistant.cli.common import (BrokerOption, ConfigOption, JsonOption, console, fail, load_config, progress_bars,
-                                  reported_errors)
+from assistant.cli.common import (BrokerOption, ConfigOption, JsonOption, command_config, console, fail,
+                                  progress_bars, reported_errors)
 from vehicle_bus.client import BusClient
 
-fleet_app = typer.Typer(help="Fleet configuration: keys, signed documents, rollouts, status.", no_args_is_help=True)
+fleet_app = typer.Typer(help="Fleet configuration: keys, signed documents, rollouts, status.",
+                        no_args_is_help=True)
 
 
-FleetOption = Annotated[Optional[str], typer.Option("--fleet", "-f", help="fleet id (default: config fleet.id)")]
-KeyOption = Annotated[Optional[Path], typer.Option("--key", "-k", help="the fleet's ed25519 signing key (PEM)")]
+FleetOption = Annotated[Optional[str], typer.Option("--fleet", "-f",
+                                                    help="fleet id (default: config fleet.id)")]
+KeyOption = Annotated[Optional[Path], typer.Option("--key", "-k",
+                                                   help="the fleet's ed25519 signing key (PEM)")]
 
 
 def read_document_config(path: Path) -> dict[str, Any]:
@@ -41,7 +44,7 @@ def fleet_operator(config_file: Path | None, broker: str | None, fleet: str | No
     from assistant.fleet.documents import DocumentError, SigningKey
     from assistant.fleet.operator import FleetOperator, RolloutError
 
-    config = load_config(config_file, broker)
+    config = command_config(config_file, broker)
     fleet_id = fleet or config.fleet.id
     if not fleet_id:
         raise fail("no fleet: give --fleet or set fleet.id in the config")
@@ -73,7 +76,8 @@ def fleet_keygen(out: Annotated[Path, typer.Option(help="where to write the priv
 def fleet_push(
     file: Annotated[Path, typer.Argument(help="partial config (YAML or JSON) for that layer")],
     target: Annotated[str, typer.Option(help="fleet, group:NAME or vehicle:ID")] = "fleet",
-    key: KeyOption = None, fleet: FleetOption = None, broker: BrokerOption = None, config_file: ConfigOption = None,
+    key: KeyOption = None, fleet: FleetOption = None, broker: BrokerOption = None,
+    config_file: ConfigOption = None,
 ) -> None:
     """Sign and publish a new version of one layer (retained: offline vehicles get it when they connect)."""
     import re
@@ -96,7 +100,8 @@ def fleet_status(fleet: FleetOption = None, as_json: JsonOption = False, broker:
         print(json.dumps(vehicles, indent=2))
         return
     table = Table(title=f"fleet {operator.fleet_id}: {len(vehicles)} vehicles")
-    for column in ("vehicle", "group", "fleet v.", "group v.", "vehicle v.", "last report", "errors", "last seen"):
+    for column in ("vehicle", "group", "fleet v.", "group v.", "vehicle v.", "last report", "errors",
+                   "last seen"):
         table.add_column(column)
     for vehicle_id, status in sorted(vehicles.items()):
         applied = status.get("applied") or {}
@@ -110,13 +115,17 @@ def fleet_status(fleet: FleetOption = None, as_json: JsonOption = False, broker:
 @fleet_app.command("rollout")
 def fleet_rollout(
     file: Annotated[Optional[Path], typer.Argument(help="fleet-layer config to roll out")] = None,
-    canary: Annotated[float, typer.Option(min=0.01, max=100, help="percent of vehicles in the first stage")] = 10,
-    stage: Annotated[Optional[list[float]], typer.Option(help="further stages in percent (repeatable)")] = None,
-    halt_on_reject: Annotated[float, typer.Option(min=0, max=100, help="halt and roll back when more than this "
-                                                                       "percent of a stage rejects")] = 5,
+    canary: Annotated[float, typer.Option(min=0.01, max=100,
+                                          help="percent of vehicles in the first stage")] = 10,
+    stage: Annotated[Optional[list[float]], typer.Option(help="further stages in percent "
+                                                              "(repeatable)")] = None,
+    halt_on_reject: Annotated[float,
+                              typer.Option(min=0, max=100, help="halt and roll back when more than this "
+                                                                "percent of a stage rejects")] = 5,
     wait: Annotated[float, typer.Option(min=1, help="seconds to wait for a stage's reports")] = 60,
     resume: Annotated[bool, typer.Option(help="continue the rollout left on the broker")] = False,
-    key: KeyOption = None, fleet: FleetOption = None, broker: BrokerOption = None, config_file: ConfigOption = None,
+    key: KeyOption = None, fleet: FleetOption = None, broker: BrokerOption = None,
+    config_file: ConfigOption = None,
 ) -> None:
     """Roll a fleet document out in stages (canary first), halting and rolling back on rejections."""
     if file is None and not resume:
@@ -128,7 +137,8 @@ def fleet_rollout(
                       f"{report.rejected} rejected, {report.missing} silent ({report.seconds:.1f} s)")
 
     with fleet_operator(config_file, broker, fleet, key) as operator:
-        report = operator.rollout(settings, canary, halt_on_reject / 100, tuple(stage or ()), wait, resume, show)
+        report = operator.rollout(settings, canary, halt_on_reject / 100, tuple(stage or ()), wait, resume,
+                                  show)
     console.print(f"version {report.version}: {report.outcome} in {report.seconds:.1f} s")
     if report.outcome != "completed":
         raise typer.Exit(1)
@@ -159,10 +169,12 @@ def fleet_bench(
 
 @fleet_app.command("trust")
 def fleet_trust(
-    add: Annotated[Optional[list[str]], typer.Option(help="public key to trust, as keygen prints it (repeatable)")]
+    add: Annotated[Optional[list[str]], typer.Option(help="public key to trust, as "
+                                                          "keygen prints it (repeatable)")]
     = None,
     revoke: Annotated[Optional[list[str]], typer.Option(help="key id to stop trusting (repeatable)")] = None,
-    key: KeyOption = None, fleet: FleetOption = None, broker: BrokerOption = None, config_file: ConfigOption = None,
+    key: KeyOption = None, fleet: FleetOption = None, broker: BrokerOption = None,
+    config_file: ConfigOption = None,
 ) -> None:
     """Change the keys the fleet trusts: a new fleet version, settings unchanged, signed by a trusted key."""
     if not add and not revoke:

@@ -14,7 +14,7 @@ hw_app = typer.Typer(help="Hardware: probe this machine, list the profiles.", no
 
 
 ProfileOption = Annotated[Optional[str], typer.Option("--profile", "-p", help="force a profile: a built-in "
-                                                                           "name or a .toml file")]
+                                                                              "name or a .toml file")]
 
 
 @hw_app.command("probe")
@@ -33,9 +33,9 @@ def hw_probe(profile: ProfileOption = None, as_json: JsonOption = False) -> None
         chosen = chosen.for_memory(machine.memory_gb)
     providers = usable_providers(chosen.onnx.providers, machine.onnx_providers)
     if as_json:
-        print(json.dumps({"machine": machine.as_dict(), "profile": chosen.model_dump(), "onnx_providers": providers,
-                          "forced": bool(profile), "verdicts": [{"profile": v.profile.name, "matches": v.matches,
-                                                                 "reasons": v.reasons} for v in verdicts]}, indent=2))
+        rows = [{"profile": v.profile.name, "matches": v.matches, "reasons": v.reasons} for v in verdicts]
+        print(json.dumps({"machine": machine.as_dict(), "profile": chosen.model_dump(),
+                          "onnx_providers": providers, "forced": bool(profile), "verdicts": rows}, indent=2))
         return
     table = Table(title="this machine", show_header=False)
     for key, value in machine.as_dict().items():
@@ -45,13 +45,14 @@ def hw_probe(profile: ProfileOption = None, as_json: JsonOption = False) -> None
     for column in ("profile", "fits", "why", "status"):
         verdict_table.add_column(column)
     for verdict in verdicts:
-        verdict_table.add_row(verdict.profile.name, "yes" if verdict.matches else "no", "; ".join(verdict.reasons),
-                              verdict.profile.status)
+        verdict_table.add_row(verdict.profile.name, "yes" if verdict.matches else "no",
+                              "; ".join(verdict.reasons), verdict.profile.status)
     console.print(verdict_table)
     how = "forced" if profile else "picked"
     console.print(f"[bold]{how}: {chosen.name}[/] - {chosen.description}\n  models: asr {chosen.models.asr}, "
-                  f"llm {chosen.models.llm}, voice {chosen.models.voice}; llama.cpp threads {chosen.llm.n_threads}, "
-                  f"batch {chosen.llm.n_batch}, context {chosen.llm.n_ctx}; onnxruntime: {', '.join(providers)}",
+                  f"llm {chosen.models.llm}, voice {chosen.models.voice}; "
+                  f"llama.cpp threads {chosen.llm.n_threads}, batch {chosen.llm.n_batch}, "
+                  f"context {chosen.llm.n_ctx}; onnxruntime: {', '.join(providers)}",
                   highlight=False)
 
 

@@ -17,7 +17,8 @@ def intents_markdown() -> str:
     """The catalogue as a Markdown table (the README's copy is checked against it)."""
     lines = ["| action | domain | arguments | what it does | said like |", "| --- | --- | --- | --- | --- |"]
     for a in CATALOGUE.values():
-        cells = [f"`{a.name}`", a.domain, a.signature().partition("(")[2].rstrip(")"), a.description, "; ".join(a.examples)]
+        cells = [f"`{a.name}`", a.domain, a.signature().partition("(")[2].rstrip(")"), a.description,
+                 "; ".join(a.examples)]
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return "\n".join(lines)
 
@@ -25,8 +26,8 @@ def intents_markdown() -> str:
 @intents_app.command("list")
 def intents_list(markdown: Annotated[bool, typer.Option(help="print a Markdown table")] = False) -> None:
     """Every action the assistant can take, with its arguments and the signals it uses."""
-    rows = [(a.name, a.domain, a.signature().partition("(")[2].rstrip(")"), a.description, "; ".join(a.examples),
-             "\n".join(a.signals)) for a in CATALOGUE.values()]
+    rows = [(a.name, a.domain, a.signature().partition("(")[2].rstrip(")"), a.description,
+             "; ".join(a.examples), "\n".join(a.signals)) for a in CATALOGUE.values()]
     if markdown:
         print(intents_markdown())
         return

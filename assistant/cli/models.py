@@ -8,14 +8,15 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from assistant.cli.common import ConfigOption, console, err_console, fail, load_config, progress_bars
+from assistant.cli.common import ConfigOption, command_config, console, err_console, fail, progress_bars
 from models.registry import ModelError, ModelNotInstalledError, Registry
 
-models_app = typer.Typer(help="The model registry: list, install, verify, locate models.", no_args_is_help=True)
+models_app = typer.Typer(help="The model registry: list, install, verify, locate models.",
+                         no_args_is_help=True)
 
 
 def open_registry(config_file: Path | None) -> Registry:
-    return Registry(load_config(config_file).models.store_dir)
+    return Registry(command_config(config_file).models.store_dir)
 
 
 @models_app.command("list")
@@ -28,14 +29,16 @@ def models_list(config_file: ConfigOption = None) -> None:
     for spec in registry.specs.values():
         size = f"{spec.size / 1e6:,.0f} MB" if spec.size else "?"
         installed = "[green]yes[/]" if registry.is_installed(spec.id) else "no"
-        table.add_row(spec.id, spec.role, spec.format, size, spec.source, spec.licence, installed, spec.description)
+        table.add_row(spec.id, spec.role, spec.format, size, spec.source, spec.licence, installed,
+                      spec.description)
     console.print(table)
 
 
 @models_app.command("install")
 def models_install(
     model_ids: Annotated[list[str], typer.Argument(help="model ids (see 'carvoice models list')")],
-    source_file: Annotated[Optional[Path], typer.Option("--from", help="a file you supply (user models)")] = None,
+    source_file: Annotated[Optional[Path], typer.Option("--from",
+                                                        help="a file you supply (user models)")] = None,
     config_file: ConfigOption = None,
 ) -> None:
     """Install models into the store: download and assemble their packs, or copy --from FILE; then verify."""
@@ -55,7 +58,8 @@ def models_install(
 
 @models_app.command("verify")
 def models_verify(
-    model_ids: Annotated[Optional[list[str]], typer.Argument(help="model ids; default: every installed model")] = None,
+    model_ids: Annotated[Optional[list[str]], typer.Argument(help="model ids; default: every installed "
+                                                                  "model")] = None,
     config_file: ConfigOption = None,
 ) -> None:
     """Re-check the sha256 of installed models."""

@@ -11,8 +11,8 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
-from assistant.cli.common import (BrokerOption, ConfigOption, VehicleOption, console, err_console, fail, load_config,
-                                  reported_errors, setup_logging)
+from assistant.cli.common import (BrokerOption, ConfigOption, VehicleOption, command_config, console,
+                                  err_console, fail, reported_errors, setup_logging)
 from vehicle_bus.brokers import EmbeddedBroker
 from vehicle_bus.client import BusClient
 from vehicle_bus.errors import BusError, SetRejected
@@ -34,27 +34,31 @@ def parse_value(text: str) -> Any:
 
 @sim_app.command("run")
 def sim_run(
-    vehicles: Annotated[Optional[list[str]], typer.Option("--vehicle", "-v", help="vehicle id; repeat for several")] = None,
+    vehicles: Annotated[Optional[list[str]], typer.Option("--vehicle", "-v",
+                                                          help="vehicle id; repeat for several")] = None,
     broker: BrokerOption = None,
     state_dir: Annotated[Optional[Path], typer.Option(help="where vehicle state persists")] = None,
-    time_scale: Annotated[Optional[float], typer.Option(help="simulated seconds per second; 0 freezes time")] = None,
+    time_scale: Annotated[Optional[float], typer.Option(help="simulated seconds "
+                                                             "per second; 0 freezes time")] = None,
     config_file: ConfigOption = None,
     verbose: bool = False,
 ) -> None:
     """Run simulated vehicles until interrupted (starts the embedded broker when no broker URL is set)."""
     setup_logging(verbose)
-    config = load_config(config_file, broker)
-    sim = config.sim.model_copy(update={k: v for k, v in {"state_dir": state_dir, "time_scale": time_scale}.items()
-                                        if v is not None})
+    config = command_config(config_file, broker,
+                            overrides={"sim.state_dir": state_dir, "sim.time_scale": time_scale})
+    sim = config.sim
     embedded = None
     with reported_errors():
         if config.bus.uses_embedded_broker:
             embedded = EmbeddedBroker(config.bus.embedded_host, config.bus.embedded_port).start()
         gazetteer, library = Gazetteer(), MediaLibrary.load()
-        running = [SimulatedVehicle(vid, config.bus, default_ecus(gazetteer, library), sim.state_dir / f"{vid}.json",
-                                    sim.time_scale, sim.tick_s).start() for vid in vehicles or [config.vehicle.id]]
+        running = [SimulatedVehicle(vid, config.bus, default_ecus(gazetteer, library),
+                                    sim.state_dir / f"{vid}.json", sim.time_scale, sim.tick_s).start()
+                   for vid in vehicles or [config.vehicle.id]]
     names = ", ".join(v.vehicle_id for v in running)
-    console.print(f"[green]running[/] {names} on {config.bus.describe()}; state in {sim.state_dir}. Ctrl-C stops.")
+    console.print(f"[green]running[/] {names} on {config.bus.describe()}; state in "
+                  f"{sim.state_dir}. Ctrl-C stops.")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -75,15 +79,17 @@ def sim_state(
     config_file: ConfigOption = None,
 ) -> None:
     """Print the current state of a running vehicle."""
-    config = load_config(config_file, broker)
-    vehicle_id = vehicle or config.vehicle.id
+    config = command_config(config_file, broker, vehicle)
+    vehicle_id = config.vehicle.id
     with reported_errors(), BusClient(config.bus) as client:
         values = client.snapshot(vehicle_id, expected=len(SIGNALS))
     if not values:
-        raise fail(f"vehicle {vehicle_id!r} has published no state on {config.bus.describe()}; is it running?")
+        raise fail(f"vehicle {vehicle_id!r} has published no state on "
+                   f"{config.bus.describe()}; is it running?")
     ordered = {path: values[path] for path in SIGNALS if path in values}
     if as_json:
-        print(json.dumps({"vehicle": vehicle_id, "signals": {p: v.model_dump() for p, v in ordered.items()}}, indent=2))
+        print(json.dumps({"vehicle": vehicle_id, "signals": {p: v.model_dump() for p, v in ordered.items()}},
+                         indent=2))
         return
     table = Table(title=f"vehicle {vehicle_id}")
     for column in ("signal", "value", "unit", "updated"):
@@ -102,10 +108,10 @@ def sim_set(
     config_file: ConfigOption = None,
 ) -> None:
     """Send one set request and print the vehicle's answer."""
-    config = load_config(config_file, broker)
+    config = command_config(config_file, broker, vehicle)
     try:
         with BusClient(config.bus) as client:
-            ack = client.set(vehicle or config.vehicle.id, path, parse_value(value))
+            ack = client.set(config.vehicle.id, path, parse_value(value))
     except SetRejected as exc:
         raise fail(f"rejected: {exc.reason}", code=1) from None
     except BusError as exc:
@@ -120,7 +126,7 @@ def sim_test(
     report: Annotated[Optional[Path], typer.Option(help="write the HTML report here")] = None,
     parallel: Annotated[int, typer.Option(min=1, max=32, help="scenarios at a time")] = 1,
     broker: Annotated[Optional[str], typer.Option("--broker", "-b", help="use this broker (mqtt://host:port) "
-                                                                          "instead of starting one")] = None,
+                                                                         "instead of starting one")] = None,
     config_file: ConfigOption = None,
 ) -> None:
     """Run scenario files against fresh simulated cars; exit 1 when any fails."""
@@ -128,14 +134,15 @@ def sim_test(
     from assistant.scenarios.report import write_html, write_junit
     from assistant.scenarios.runner import ScenarioResult, ScenarioRunner
 
-    config = load_config(config_file)
+    config = command_config(config_file)
     with reported_errors(ScenarioError):
         scenarios = [s for path in scenario_files(paths) for s in load_scenarios(path)]
     err_console.print(f"{len(scenarios)} scenarios from {len(paths)} path(s)")
 
     def show(result: ScenarioResult) -> None:
         mark = "[green]PASS[/]" if result.passed else "[bold red]FAIL[/]"
-        err_console.print(f"{mark} {result.scenario.name} [dim]({result.duration_s:.1f} s)[/]", highlight=False)
+        err_console.print(f"{mark} {result.scenario.name} [dim]({result.duration_s:.1f} s)[/]",
+                          highlight=False)
         if not result.passed:
             err_console.print(result.failure_message(), highlight=False, markup=False, soft_wrap=True)
 

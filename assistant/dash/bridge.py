@@ -75,7 +75,8 @@ class DashState:
     def report(self, vehicle_id: str, status: dict[str, Any]) -> None:
         errors = [str(e)[:MAX_TEXT] for e in (status.get("errors") or [])[:MAX_ERRORS]]
         applied = status.get("applied") if isinstance(status.get("applied"), dict) else {}
-        row = {"vehicle": vehicle_id, "fleet": _text(status.get("fleet")), "group": _text(status.get("group")),
+        row = {"vehicle": vehicle_id, "fleet": _text(status.get("fleet")),
+               "group": _text(status.get("group")),
                "state": _text(status.get("state")), "target": _text(status.get("target")),
                "version": _number(status.get("version")), "errors": errors, "ts": _text(status.get("ts")),
                "applied": {layer: _number(applied.get(layer)) for layer in ("fleet", "group", "vehicle")}}
@@ -140,7 +141,8 @@ class DashState:
                 "version": version, "outcome": outcome, "percent": percent,
                 "stages": list(self.stages.get(fleet, [])), "cohort": len(cohort),
                 "applied": sum(1 for row in cohort if row["applied"]["fleet"] == version),
-                "rejected": sum(1 for row in cohort if row["state"] == "rejected" and row["version"] == version)}
+                "rejected": sum(1 for row in cohort
+                                if row["state"] == "rejected" and row["version"] == version)}
         return summary
 
 

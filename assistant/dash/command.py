@@ -19,20 +19,24 @@ def dash(
     listen: Annotated[Optional[str], typer.Option(help="serve on this address instead of 127.0.0.1 (0.0.0.0: "
                                                        "every interface); a token is then required")] = None,
     port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port of the web page")] = 8765,
-    token: Annotated[Optional[str], typer.Option(help="the token the page needs (default with --listen: a "
-                                                      "new one, printed)", envvar="CARVOICE_DASH_TOKEN")] = None,
-    broker: Annotated[Optional[str], typer.Option("--broker", "-b", help="mqtt://host:port; default: embedded")]
+    token: Annotated[Optional[str], typer.Option(help="the token the page needs (default with "
+                                                      "--listen: a new one, printed)",
+                                                 envvar="CARVOICE_DASH_TOKEN")] = None,
+    broker: Annotated[Optional[str], typer.Option("--broker", "-b",
+                                                  help="mqtt://host:port; default: embedded")]
     = None,
-    vehicle: Annotated[Optional[str], typer.Option("--vehicle", "-v", help="vehicle id (default from config)")]
+    vehicle: Annotated[Optional[str], typer.Option("--vehicle", "-v",
+                                                   help="vehicle id (default from config)")]
     = None,
     config_file: Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML config file (or "
                                                                                "$CARVOICE_CONFIG)")] = None,
 ) -> None:
     """A web page with the car's cabin, the assistant's turns, a box to type to it, and the fleet's config
     state, live from the bus (an embedded broker and simulated car if none is running)."""
-    from assistant.config import CarvoiceConfig, ConfigError
+    from assistant.config import ConfigError, load_config
     from assistant.dash.server import LOCAL_HOSTS, DashServer, TypedTurns
     from assistant.voice.events import BusEventSink
+    from assistant.engines import Engines
     from assistant.runtime import build_dialogue, connected_vehicle
     from models.registry import ModelError
     from vehicle_bus.brokers import BrokerStartError
@@ -42,17 +46,12 @@ def dash(
     if host not in LOCAL_HOSTS and not token:
         token = secrets.token_urlsafe(18)
     try:
-        config = CarvoiceConfig.load(config_file)
-        update = {}
-        if broker:
-            update["bus"] = config.bus.model_validate(config.bus.model_dump() | {"url": broker})
-        if vehicle:
-            update["vehicle"] = config.vehicle.model_validate({"id": vehicle})
-        config = config.model_copy(update=update)
+        config = load_config(config_file, {"bus.url": broker, "vehicle.id": vehicle})
         with connected_vehicle(config) as car:
-            ask = TypedTurns(build_dialogue(config, car), BusEventSink(car.client, car.vehicle_id))
+            ask = TypedTurns(build_dialogue(Engines(config), car), BusEventSink(car.client, car.vehicle_id))
             with DashServer(config.bus, car.vehicle_id, ask, host, port, token) as server:
-                typer.echo(f"carvoice dash: {server.url}  (vehicle {car.vehicle_id} on {config.bus.describe()}; "
+                typer.echo(f"carvoice dash: {server.url}  (vehicle {car.vehicle_id} on "
+                           f"{config.bus.describe()}; "
                            "Ctrl-C stops)")
                 stopped = threading.Event()
                 signal.signal(signal.SIGTERM, lambda *_: stopped.set())
@@ -62,5 +61,6 @@ def dash(
                 except KeyboardInterrupt:
                     pass
     except (ConfigError, ValueError, OSError, BusError, BrokerStartError, ModelError) as exc:
-        typer.echo("error: " + "; ".join(line.strip() for line in str(exc).splitlines() if line.strip()), err=True)
+        typer.echo("error: " + "; ".join(line.strip() for line in str(exc).splitlines() if line.strip()),
+                   err=True)
         raise typer.Exit(2) from None

@@ -43,8 +43,8 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 MAX_SENTENCE = 500
 COALESCE_S = 0.05
 """Changes arriving within this long of each other reach the page as one update."""
-HEADERS = {"Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-                                      "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+HEADERS = {"Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' "
+                                      "data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'",
            "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 
 
@@ -69,7 +69,8 @@ class TypedTurns:
             clock.emit("transcript", text=text)
             turn = self.dialogue.handle(text, self.session_id)
             clock.emit("intent", path=turn.path, actions=[a.as_dict() for a in turn.actions])
-            clock.emit("vehicle_ack", vehicle_ms=round(turn.timings_ms.get("vehicle_ms", 0.0), 1), reply=turn.reply)
+            clock.emit("vehicle_ack", vehicle_ms=round(turn.timings_ms.get("vehicle_ms", 0.0), 1),
+                       reply=turn.reply)
             return turn.as_dict()
 
 
@@ -168,11 +169,12 @@ class DashServer:
             await ws.close()
         await self._runner.cleanup()
 
-    # -- access ------------------------------------------------------------------------------------------------
+    # -- access ----------------------------------------------------------------------------------------------
     @web.middleware
     async def _guard(self, request: web.Request, handler):
         if self.local and (request.url.host or "") not in LOCAL_HOSTS:
-            raise web.HTTPForbidden(text="this dashboard answers only to localhost (use --listen to expose it)")
+            raise web.HTTPForbidden(text="this dashboard answers only to localhost "
+                                         "(use --listen to expose it)")
         given = (request.query.get("token") or request.cookies.get(COOKIE)
                  or request.headers.get("Authorization", "").removeprefix("Bearer ").strip())
         if self.token and not hmac.compare_digest(given.encode(), self.token.encode()):
@@ -244,7 +246,7 @@ class DashServer:
         for down in (True, False):
             self.client.control(self.vehicle_id, ControlRequest(set={PUSH_TO_TALK: down}))
 
-    # -- pushing changes ---------------------------------------------------------------------------------------
+    # -- pushing changes -------------------------------------------------------------------------------------
     def _changed(self) -> None:
         """Called on the bus thread for every change: wake the flusher (once per batch)."""
         if self._loop and self._wake and not self._woken:

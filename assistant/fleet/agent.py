@@ -28,8 +28,8 @@ class ConfigAgent:
     """One vehicle's view of its fleet's documents. ``local`` is the vehicle's own file: bus, identity,
     fleet id and group, and the keys it trusts at first."""
 
-    def __init__(self, client: BusClient, vehicle_id: str, local: CarvoiceConfig, on_apply: Apply | None = None,
-                 state_file: Path | None = None, report: bool = True):
+    def __init__(self, client: BusClient, vehicle_id: str, local: CarvoiceConfig,
+                 on_apply: Apply | None = None, state_file: Path | None = None, report: bool = True):
         if not local.fleet.id:
             raise ValueError("fleet.id is not set: this vehicle is not managed by a fleet")
         self.client, self.vehicle_id, self.local = client, vehicle_id, local
@@ -48,7 +48,8 @@ class ConfigAgent:
 
     # -- lifecycle -----------------------------------------------------------------------------------
     def topics(self) -> dict[str, str]:
-        """Topic by slot; the fleet topic first, so its key changes arrive before documents signed by new keys."""
+        """Topic by slot; the fleet topic first, so its key changes arrive before documents signed by new
+        keys."""
         slots = {"fleet": fleet_topic(self.fleet_id), "next": next_topic(self.fleet_id),
                  "vehicle": vehicle_topic(self.vehicle_id)}
         if self.group:
@@ -57,7 +58,8 @@ class ConfigAgent:
 
     def start(self) -> ConfigAgent:
         for slot, topic in self.topics().items():
-            self._unsubscribe.append(self.client.subscribe(topic, lambda m, slot=slot: self._receive(slot, m)))
+            self._unsubscribe.append(self.client.subscribe(topic,
+                                                           lambda m, slot=slot: self._receive(slot, m)))
         if not self.last_status:
             self._report(None, "applied", [])  # known to the operator from the start
         return self
@@ -113,7 +115,8 @@ class ConfigAgent:
         return document
 
     def trusted_keys(self, documents: dict[str, ConfigDocument] | None = None) -> dict[str, str]:
-        """The keys documents must be signed by: the root, changed by the stable fleet document's key changes."""
+        """The keys documents must be signed by: the root, changed by the stable fleet document's key
+        changes."""
         stable = (self.documents if documents is None else documents).get("fleet")
         return trusted_after(self.root, stable.keys if stable else [], self.fleet_id)
 
@@ -152,7 +155,8 @@ class ConfigAgent:
         log.warning("%s: config document rejected: %s", self.vehicle_id, reason)
         try:
             data = json.loads(payload)
-            document = {"target": data.get("target"), "version": data.get("version")} if isinstance(data, dict) \
+            document = {"target": data.get("target"), "version": data.get("version")} if isinstance(data,
+                                                                                                    dict) \
                 else {}
         except (UnicodeDecodeError, json.JSONDecodeError):
             document = {}
@@ -171,11 +175,12 @@ class ConfigAgent:
 
     def _publish_status(self, document: dict[str, Any], state: str, errors: list[str]) -> None:
         if state == "rejected":
-            self.rejections.append(f"{document.get('target') or '?'} version {document.get('version') or '?'}: "
+            self.rejections.append(f"{document.get('target') or '?'} version "
+                                   f"{document.get('version') or '?'}: "
                                    f"{'; '.join(errors)}")
         self.last_status = {"vehicle": self.vehicle_id, "fleet": self.fleet_id, "group": self.group,
-                            "version": document.get("version"), "target": document.get("target"), "state": state,
-                            "errors": errors, "applied": self.versions(), "ts": now_iso()}
+                            "version": document.get("version"), "target": document.get("target"),
+                            "state": state, "errors": errors, "applied": self.versions(), "ts": now_iso()}
         if self.report:
             self.client.publish(status_topic(self.vehicle_id), json.dumps(self.last_status), retain=True)
 

@@ -156,7 +156,8 @@ class ConfigDocument(Signed):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'document'}: {e['msg']}" for e in exc.errors())
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'document'}: "
+                                 f"{e['msg']}" for e in exc.errors())
             raise DocumentError(f"not a valid config document: {problems}") from None
 
 
@@ -206,7 +207,8 @@ class SigningKey:
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(self.private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        path.write_bytes(self.private_key.private_bytes(serialization.Encoding.PEM,
+                                                        serialization.PrivateFormat.PKCS8,
                                                         serialization.NoEncryption()))
         path.chmod(0o600)
 
@@ -219,7 +221,8 @@ class SigningKey:
 def new_document(fleet_id: str, target: str, version: int, config: dict[str, Any],
                  rollout: Rollout | None = None, withdrawn: bool = False,
                  keys: list[KeyChange] | None = None) -> ConfigDocument:
-    return ConfigDocument.validated({"fleet": fleet_id, "target": target, "version": version, "config": config,
+    return ConfigDocument.validated({"fleet": fleet_id, "target": target, "version": version,
+                                     "config": config,
                                      "rollout": rollout, "withdrawn": withdrawn, "keys": keys or [],
                                      "issued": datetime.now(timezone.utc).isoformat(timespec="seconds")})
 
@@ -245,7 +248,8 @@ def trusted_after(root: dict[str, str], changes: list[KeyChange], fleet_id: str)
     trusted = dict(root)
     for serial, change in enumerate(changes, start=1):
         if change.fleet != fleet_id or change.serial != serial:
-            raise DocumentError(f"key change {serial} is out of place (fleet {change.fleet}, serial {change.serial})")
+            raise DocumentError(f"key change {serial} is out of place (fleet "
+                                f"{change.fleet}, serial {change.serial})")
         if change.key_id not in trusted:
             continue
         try:
@@ -262,7 +266,8 @@ def trusted_after(root: dict[str, str], changes: list[KeyChange], fleet_id: str)
 
 
 def in_rollout(vehicle_id: str, percent: float) -> bool:
-    """Whether a vehicle is in the first ``percent`` of the fleet: a stable hash, the same on every machine."""
+    """Whether a vehicle is in the first ``percent`` of the fleet: a stable hash, the same on every
+    machine."""
     bucket = int.from_bytes(hashlib.sha256(vehicle_id.encode()).digest()[:4], "big") % 10_000 / 100
     return bucket < percent
 

@@ -1,4 +1,4 @@
-"""The effective configuration: defaults < local file < fleet < group < vehicle, and where each value came from."""
+"""The effective configuration: defaults < local < fleet < group < vehicle, and where each value came from."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from assistant.config import CarvoiceConfig
+from assistant.config import CarvoiceConfig, leaves, merge
 from vehicle_bus.protocol import validation_problems
 
 ORDER = ("local", "fleet", "group", "vehicle")
@@ -16,32 +16,6 @@ class LayerError(ValueError):
     def __init__(self, problems: list[str]):
         super().__init__("; ".join(problems))
         self.problems = problems
-
-
-def merge(base: dict[str, Any], overlay: dict[str, Any], layer: str, sources: dict[str, str],
-          prefix: str = "") -> dict[str, Any]:
-    """``overlay`` on ``base``: mappings merge key by key, anything else replaces; ``sources`` records which
-    layer set each leaf (dotted path)."""
-    merged = dict(base)
-    for key, value in overlay.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, dict) and value and isinstance(merged.get(key), dict):
-            merged[key] = merge(merged[key], value, layer, sources, f"{path}.")
-        else:
-            merged[key] = value
-            for stale in [p for p in sources if p == path or p.startswith(f"{path}.")]:
-                del sources[stale]
-            for leaf in leaves(value, path) if isinstance(value, dict) and value else [path]:
-                sources[leaf] = layer
-    return merged
-
-
-def leaves(data: dict[str, Any], prefix: str = "") -> list[str]:
-    found = []
-    for key, value in data.items():
-        path = f"{prefix}.{key}" if prefix else key
-        found += leaves(value, path) if isinstance(value, dict) and value else [path]
-    return found
 
 
 def effective(layers: dict[str, dict[str, Any]]) -> tuple[CarvoiceConfig, dict[str, str]]:
@@ -79,7 +53,8 @@ def descriptions(model: type[BaseModel] = CarvoiceConfig, prefix: str = "") -> d
     found = {}
     for name, field in model.model_fields.items():
         path = f"{prefix}{name}"
-        nested = field.annotation if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel) \
+        nested = field.annotation if isinstance(field.annotation, type) and issubclass(field.annotation,
+                                                                                       BaseModel) \
             else None
         if nested:
             found |= descriptions(nested, f"{path}.")

@@ -13,9 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.fleet.documents import (ConfigDocument, DocumentError, KeyChange, Rollout, SigningKey, fleet_topic,
-                                       group_topic, history_topic, in_rollout, key_id_of, new_document, next_topic,
-                                       public_key_text, trusted_after, vehicle_topic, verify)
+from assistant.fleet.documents import (ConfigDocument, DocumentError, KeyChange, Rollout, SigningKey,
+                                       fleet_topic,
+                                       group_topic, history_topic, in_rollout, key_id_of, new_document,
+                                       next_topic, public_key_text, trusted_after, vehicle_topic, verify)
 from vehicle_bus.client import BusClient, BusMessage
 
 log = logging.getLogger(__name__)
@@ -104,15 +105,18 @@ class FleetOperator:
         """The keys the operator accepts signatures from: its root, changed by the fleet's key changes."""
         return trusted_after(self.root, stable.keys if stable else [], self.fleet_id)
 
-    def _verified(self, document: ConfigDocument, topic: str, stable: ConfigDocument | None) -> ConfigDocument:
-        """``document``, read back from ``topic`` to be re-signed, if a trusted key signed it as this fleet's."""
+    def _verified(self, document: ConfigDocument, topic: str,
+                  stable: ConfigDocument | None) -> ConfigDocument:
+        """``document``, read back from ``topic`` to be re-signed, if a trusted key signed it as this
+        fleet's."""
         try:
             if document.fleet != self.fleet_id or document.target != "fleet" or document.withdrawn:
                 raise DocumentError(f"it is a {document.fleet}/{document.target} document, not a "
                                     f"{self.fleet_id}/fleet config")
             verify(document, self.trusted_keys(stable), "the operator")
         except DocumentError as exc:
-            raise DocumentError(f"refusing to re-sign version {document.version} from {topic}: {exc}") from None
+            raise DocumentError("refusing to re-sign version "
+                                f"{document.version} from {topic}: {exc}") from None
         return document
 
     def topic_of(self, target: str) -> str:
@@ -126,16 +130,16 @@ class FleetOperator:
         with self._changed:
             return dict(self.statuses)
 
-    # -- pushing ----------------------------------------------------------------------------------------------
+    # -- pushing ---------------------------------------------------------------------------------------------
     def _signed(self, document: ConfigDocument) -> ConfigDocument:
         if self.key is None:
             raise DocumentError("no signing key given (--key)")
         return self.key.sign(document)
 
     def _retain(self, topic: str, document: ConfigDocument, attempts: int = 3) -> ConfigDocument:
-        """Publish ``document`` retained on ``topic`` and read it back, so it is on the broker when this returns
-        (a closing connection can drop a publish still in flight; a broker drops one its ACL forbids). A broker
-        that restarted meanwhile may have lost it: then it is published again."""
+        """Publish ``document`` retained on ``topic`` and read it back, so it is on the broker when this
+        returns (a closing connection can drop a publish still in flight; a broker drops one its ACL forbids).
+        A broker that restarted meanwhile may have lost it: then it is published again."""
         for _attempt in range(attempts):
             connection = self.client.connections
             self.client.publish(topic, document.encode(), retain=True)
@@ -144,8 +148,8 @@ class FleetOperator:
             if self.client.is_connected and self.client.connections == connection:
                 break  # the same connection throughout: the broker refused it
             log.warning("the broker lost the document on %s (it restarted); publishing it again", topic)
-        raise RolloutError(f"the broker did not keep the document on {topic} (may this user write it? is the "
-                           "broker up?)")
+        raise RolloutError(f"the broker did not keep the document on {topic} (may this user "
+                           "write it? is the broker up?)")
 
     def push(self, config: dict[str, Any], target: str) -> ConfigDocument:
         """A new version of ``target``'s layer, signed and retained."""
@@ -155,13 +159,15 @@ class FleetOperator:
         topic = self.topic_of(target)
         current = self.retained(topic)
         return self._retain(topic, self._signed(new_document(self.fleet_id, target,
-                                                             1 + (current.version if current else 0), config)))
+                                                             1 + (current.version if current else 0),
+                                                             config)))
 
     def _idle(self) -> tuple[ConfigDocument | None, ConfigDocument | None]:
         """The fleet state, when no rollout is in progress."""
         stable, latest = self._fleet_state()
         if _in_progress(latest):
-            raise RolloutError(f"a rollout of version {latest.version} is in progress; resume it or roll it back")
+            raise RolloutError(f"a rollout of version {latest.version} is in progress; "
+                               "resume it or roll it back")
         return stable, latest
 
     def _publish_stable(self, config: dict[str, Any], stable: ConfigDocument | None, version: int,
@@ -191,19 +197,22 @@ class FleetOperator:
             raise DocumentError(f"key {self.key.key_id} cannot revoke itself: trust the new key first, then "
                                 "revoke the old one with a change signed by the new one")
         if unknown := sorted(set(revoke) - trusted.keys()):
-            raise DocumentError(f"cannot revoke {', '.join(unknown)}: the trusted keys are {', '.join(trusted)} "
-                                "(the vehicles' root keys come from fleet.trusted_keys in the operator's config)")
+            raise DocumentError(f"cannot revoke {', '.join(unknown)}: the trusted keys are "
+                                f"{', '.join(trusted)} "
+                                "(the vehicles' root keys come from fleet.trusted_keys "
+                                "in the operator's config)")
         change = self.key.sign(KeyChange(fleet=self.fleet_id, serial=len(known) + 1, add=add, revoke=revoke))
-        return self._publish_stable(stable.config if stable else {}, stable, _next_version(stable, latest), change)
+        return self._publish_stable(stable.config if stable else {}, stable, _next_version(stable, latest),
+                                    change)
 
-    # -- staged rollout ---------------------------------------------------------------------------------------
+    # -- staged rollout --------------------------------------------------------------------------------------
     def rollout(self, config: dict[str, Any] | None, canary_percent: float, halt_on_reject: float,
                 stages: tuple[float, ...] = (), wait_s: float = 60.0, resume: bool = False,
                 progress: Callable[[StageReport], None] | None = None) -> RolloutReport:
-        """Stage a fleet document: ``canary_percent`` of the vehicles first, then each of ``stages`` (percent),
-        then everyone. After each stage, wait until every vehicle in it has reported on this version; if
-        more than ``halt_on_reject`` (a fraction) rejected it, withdraw it (the vehicles return to the
-        stable version) and stop. ``resume`` continues the rollout left on the broker, if a trusted key
+        """Stage a fleet document: ``canary_percent`` of the vehicles first, then each of ``stages``
+        (percent), then everyone. After each stage, wait until every vehicle in it has reported on this
+        version; if more than ``halt_on_reject`` (a fraction) rejected it, withdraw it (the vehicles return to
+        the stable version) and stop. ``resume`` continues the rollout left on the broker, if a trusted key
         signed it."""
         start = time.perf_counter()
         stable, latest = self._fleet_state()
@@ -221,7 +230,8 @@ class FleetOperator:
                 raise RolloutError("no config to roll out")
             version, done = _next_version(stable, latest), 0.0
         report = RolloutReport(version)
-        plan = sorted({p for p in (canary_percent, *stages, 100.0) if p > done} | ({done} if resume else set()))
+        plan = sorted({p for p in (canary_percent, *stages, 100.0) if p > done}
+                      | ({done} if resume else set()))
         for percent in plan:
             connection = self.client.connections
             document = self._retain(next_topic(self.fleet_id), self._signed(
@@ -261,10 +271,12 @@ class FleetOperator:
                 self._changed.wait(min(remaining, 0.5))
             if self.client.connections != connection and self.client.is_connected:
                 connection = self.client.connections
-                log.warning("reconnected to the broker during the %g%% stage: retaining its document again", percent)
+                log.warning("reconnected to the broker during the %g%% stage: retaining its document again",
+                            percent)
                 self._retain(next_topic(self.fleet_id), document)
         rejected = sum(1 for status in answered.values() if status["state"] == "rejected")
-        return StageReport(percent, len(cohort), len(answered) - rejected, rejected, len(cohort) - len(answered), 0)
+        return StageReport(percent, len(cohort), len(answered) - rejected, rejected,
+                           len(cohort) - len(answered), 0)
 
     def withdraw(self, version: int) -> None:
         """End the rollout of ``version`` with a signed withdrawal, retained for vehicles that are offline;

@@ -16,13 +16,14 @@ from collections.abc import Callable
 from typing import Protocol
 
 from assistant.config import CarvoiceConfig, default_state_dir
+from assistant.engines import Engines
 from assistant.fleet.agent import ConfigAgent
 from assistant.voice.live import LiveAssistant
 from assistant.voice.pipeline import VoicePipeline
-from assistant.runtime import LazyLlm, hardware_profile, save_places
+from assistant.runtime import save_places
 from intents.dialogue import Dialogue
 from intents.vehicle import BusVehicle
-from models.registry import Registry
+from intents.llm import LlmSettings
 
 log = logging.getLogger(__name__)
 AT_NEXT_START = ("bus.", "speech.", "hardware.", "models.", "sim.", "vehicle.")
@@ -38,19 +39,16 @@ class LlmEngine(Protocol):
         """Load the model (slow)."""
 
 
-def lazy_llm(config: CarvoiceConfig) -> LazyLlm:
-    return LazyLlm(Registry(config.models.store_dir), config.llm, hardware_profile(config.hardware.profile))
-
-
 class HotReload:
-    """``make_llm`` builds the engine a config names (the registry's LazyLlm unless told otherwise)."""
+    """``make_llm`` builds the engine for new LLM settings (``Engines.llm_for`` in the running assistant)."""
 
-    def __init__(self, dialogue: Dialogue, live: LiveAssistant | None = None,
-                 make_llm: Callable[[CarvoiceConfig], LlmEngine] = lazy_llm):
-        self.dialogue, self.live, self.make_llm = dialogue, live, make_llm
+    def __init__(self, dialogue: Dialogue, make_llm: Callable[[LlmSettings], LlmEngine],
+                 live: LiveAssistant | None = None):
+        self.dialogue, self.make_llm, self.live = dialogue, make_llm, live
         self.loading: threading.Thread | None = None
         self.generation = 0
-        """Bumped by every LLM change that is applied; a load applies only if its generation is still the latest."""
+        """Bumped by every LLM change that is applied; a load applies only if its generation is still the
+        latest."""
         self._switching = threading.Lock()
 
     def __call__(self, config: CarvoiceConfig, changed: list[str]) -> None:
@@ -68,11 +66,11 @@ class HotReload:
             log.warning("applied at the next start: %s", ", ".join(later))
 
     def _checked_llm(self, config: CarvoiceConfig) -> LlmEngine | None:
-        """The engine ``config`` names, not loaded yet (None: the LLM is off); raises if its model is unknown or
-        not installed."""
+        """The engine ``config`` names, not loaded yet (None: the LLM is off); raises if its model is unknown
+        or not installed."""
         if not config.llm.enabled:
             return None
-        llm = self.make_llm(config)
+        llm = self.make_llm(config.llm)
         llm.spec()
         return llm
 
@@ -103,10 +101,12 @@ class HotReload:
         self.loading.start()
 
 
-def fleet_agent(config: CarvoiceConfig, vehicle: BusVehicle, voice: VoicePipeline,
+def fleet_agent(engines: Engines, vehicle: BusVehicle, voice: VoicePipeline,
                 live: LiveAssistant | None = None) -> ConfigAgent | None:
     """When the vehicle belongs to a fleet: its config agent, hot-reloading the running assistant."""
+    config = engines.config
     if not config.fleet.id:
         return None
     state_file = default_state_dir().parent / "fleet" / f"{vehicle.vehicle_id}.json"
-    return ConfigAgent(vehicle.client, vehicle.vehicle_id, config, HotReload(voice.dialogue, live), state_file).start()
+    return ConfigAgent(vehicle.client, vehicle.vehicle_id, config,
+                       HotReload(voice.dialogue, engines.llm_for, live), state_file).start()

@@ -27,8 +27,8 @@ class SimulatedFleet:
     """Vehicles ``ids`` (named ``<prefix>-<number>``), spread over ``groups`` groups; ``refuses`` decides
     which vehicles cannot apply a config (their assistant raises, as one with a missing model would)."""
 
-    def __init__(self, bus: BusSettings, fleet_id: str, trusted_keys: dict[str, str], ids: list[str], groups: int = 0,
-                 refuses: Callable[[str, CarvoiceConfig], bool] | None = None,
+    def __init__(self, bus: BusSettings, fleet_id: str, trusted_keys: dict[str, str], ids: list[str],
+                 groups: int = 0, refuses: Callable[[str, CarvoiceConfig], bool] | None = None,
                  credentials: Callable[[str], BusSettings] | None = None):
         self.bus, self.fleet_id, self.trusted_keys = bus, fleet_id, trusted_keys
         self.ids = ids
@@ -41,8 +41,10 @@ class SimulatedFleet:
     def start(self, progress: Progress | None = None, connections: int = 16) -> SimulatedFleet:
         def one(vehicle_id: str) -> tuple[BusClient, ConfigAgent]:
             group = f"g{int(vehicle_id.rsplit('-', 1)[1]) % self.groups}" if self.groups else None
-            local = CarvoiceConfig(fleet=FleetSettings(id=self.fleet_id, group=group, trusted_keys=self.trusted_keys))
-            client = BusClient(self.credentials(vehicle_id), client_id=f"carvoice-config-{vehicle_id}").connect()
+            local = CarvoiceConfig(fleet=FleetSettings(id=self.fleet_id, group=group,
+                                                       trusted_keys=self.trusted_keys))
+            client = BusClient(self.credentials(vehicle_id),
+                               client_id=f"carvoice-config-{vehicle_id}").connect()
 
             def apply(config: CarvoiceConfig, changed: list[str]) -> None:
                 if self.refuses(vehicle_id, config):
@@ -74,7 +76,8 @@ class SimulatedFleet:
 
 def wait_until(condition: Callable[[], object], timeout_s: float = 10.0, poll_s: float = 0.05) -> bool:
     """Whether ``condition()`` turns true within ``timeout_s`` (checked every ``poll_s``, and once more at the
-    end): how the simulator, the soak and the tests wait for what a vehicle, a broker or another thread does."""
+    end): how the simulator, the soak and the tests wait for what a vehicle, a broker or another thread
+    does."""
     deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() >= deadline:
@@ -103,7 +106,8 @@ def _run_share(url: str, fleet_id: str, trusted: dict[str, str], ids: list[str],
         stop.wait()
 
 
-def run_rollout_bench(vehicles: int, canary: float, stages: tuple[float, ...], progress: Progress) -> dict[str, Any]:
+def run_rollout_bench(vehicles: int, canary: float, stages: tuple[float, ...],
+                      progress: Progress) -> dict[str, Any]:
     """A Mosquitto of its own, ``vehicles`` simulated vehicles on it (in worker processes), a first config
     pushed to all, then a staged rollout of a second one; times and the broker's load."""
     import multiprocessing
@@ -113,22 +117,25 @@ def run_rollout_bench(vehicles: int, canary: float, stages: tuple[float, ...], p
     ids = [f"sim-{n:05d}" for n in range(vehicles)]
     spawn = multiprocessing.get_context("spawn")
     stop = spawn.Event()
-    with MosquittoBroker(extra_config="max_queued_messages 10000") as broker, BusClient(BusSettings(url=broker.url)) \
-            as client:
+    with MosquittoBroker(extra_config="max_queued_messages 10000") as broker, \
+            BusClient(BusSettings(url=broker.url)) as client:
         operator = FleetOperator(client, "bench", key)
 
         def reported(version: int | None = None) -> int:
             statuses = list(operator.statuses.values())
-            return sum(1 for s in statuses if version is None or (s.get("applied") or {}).get("fleet") == version)
+            return sum(1 for s in statuses
+                       if version is None or (s.get("applied") or {}).get("fleet") == version)
 
         started = time.perf_counter()
         workers = [spawn.Process(target=_run_share, args=(broker.url, "bench", trusted,
-                                                           ids[i:i + VEHICLES_PER_PROCESS], stop), daemon=True)
+                                                           ids[i:i + VEHICLES_PER_PROCESS], stop),
+                                 daemon=True)
                    for i in range(0, vehicles, VEHICLES_PER_PROCESS)]
         for worker in workers:
             worker.start()
         try:
-            wait_until(lambda: progress("connecting vehicles", reported(), vehicles) or reported() == vehicles, 300)
+            wait_until(lambda: progress("connecting vehicles", reported(),
+                                        vehicles) or reported() == vehicles, 300)
             connect_s = time.perf_counter() - started
             started = time.perf_counter()
             operator.push({"dialogue": {"idle_timeout_s": 30}}, "fleet")
@@ -145,8 +152,10 @@ def run_rollout_bench(vehicles: int, canary: float, stages: tuple[float, ...], p
                 worker.join(30)
             operator.close()
     return {"vehicles": vehicles, "connect_s": round(connect_s, 2), "push_all_s": round(push_s, 2),
-            "rollout": {"outcome": report.outcome, "seconds": round(report.seconds, 2), "converged": converged,
+            "rollout": {"outcome": report.outcome, "seconds": round(report.seconds, 2),
+                        "converged": converged,
                         "stages": [{"percent": s.percent, "vehicles": s.vehicles, "applied": s.applied,
-                                    "rejected": s.rejected, "at_s": round(s.seconds, 2)} for s in report.stages]},
+                                    "rejected": s.rejected, "at_s": round(s.seconds, 2)}
+                                   for s in report.stages]},
             "broker": {"cpu_s_during_rollout": round(after["cpu_s"] - before["cpu_s"], 2),
                        "peak_rss_mb": after["peak_rss_mb"]}}

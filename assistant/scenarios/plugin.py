@@ -16,7 +16,8 @@ RESULTS = pytest.StashKey[list[ScenarioResult]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--scenario-report", type=Path, default=None, help="write an HTML report of the scenarios")
+    parser.addoption("--scenario-report", type=Path, default=None,
+                     help="write an HTML report of the scenarios")
 
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.File | None:
@@ -60,9 +61,9 @@ class ScenarioItem(pytest.Item):
 def shared_runner(config: pytest.Config) -> ScenarioRunner:
     """One runner (broker, engines) for the whole test session."""
     if RUNNER not in config.stash:
-        from assistant.config import CarvoiceConfig
+        from assistant.config import load_config
 
-        runner = config.stash[RUNNER] = ScenarioRunner(CarvoiceConfig.load())
+        runner = config.stash[RUNNER] = ScenarioRunner(load_config())
         config.add_cleanup(runner.close)
     return config.stash[RUNNER]
 

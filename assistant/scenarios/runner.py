@@ -18,18 +18,15 @@ import numpy as np
 
 from assistant.voice.audio import ASR_RATE, read_audio
 from assistant.config import CarvoiceConfig
+from assistant.engines import Engines
 from assistant.voice.devices import NullOutput, RecordedInput
 from assistant.voice.driver_voice import driver_speech
 from assistant.voice.events import PipelineEvent
 from assistant.voice.live import LiveAssistant, watch_push_to_talk_button
 from assistant.voice.pipeline import VoicePipeline, VoiceTurn
-from assistant.runtime import LazyLlm, build_speech, hardware_profile
 from assistant.scenarios.schema import Approx, AudioEffects, Expect, Scenario, Step
-from assistant.voice.speech import Recognizer, Synthesizer
-from assistant.voice.vad import SileroVad
 from intents.dialogue import Dialogue, Turn
 from intents.vehicle import BusVehicle
-from models.registry import Registry
 from vehicle_bus.brokers import EmbeddedBroker, MosquittoBroker, free_port
 from vehicle_bus.client import BusClient
 from vehicle_bus.protocol import Ack, ControlRequest, Faults, ack_topic, set_topic
@@ -81,7 +78,8 @@ class ScenarioResult:
             said = f"heard {step.heard!r}" if step.heard is not None else step.step
             answer = "(ignored)" if step.ignored else repr(step.reply) if step.reply is not None else ""
             lines.append(f"    {step.number}. {said} -> {answer}".rstrip(" ->"))
-            lines += [f"       {path}: {before!r} -> {after!r}" for path, (before, after) in step.changes.items()]
+            lines += [f"       {path}: {before!r} -> {after!r}" for path, (before,
+                                                                           after) in step.changes.items()]
         return "\n".join(lines)
 
 
@@ -103,12 +101,8 @@ class ScenarioRunner:
             self.stack.enter_context(EmbeddedBroker(bus.embedded_host, bus.embedded_port))
         self.bus = bus.model_copy(update={"ack_timeout_s": 2.0})
         self.client = self.stack.enter_context(BusClient(self.bus))
-        self.profile = hardware_profile(config.hardware.profile)
-        self.registry = Registry(config.models.store_dir)
-        self.llm = LazyLlm(self.registry, config.llm, self.profile) if config.llm.enabled else None
+        self.engines = Engines(config)
         self.ecu_data = (Gazetteer(), MediaLibrary.load())
-        self._speech: tuple[Recognizer, Synthesizer] | None = None
-        self._speech_lock = threading.Lock()
 
     def close(self) -> None:
         self.stack.close()
@@ -119,15 +113,9 @@ class ScenarioRunner:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def speech(self) -> tuple[Recognizer, Synthesizer]:
-        """The recogniser and voice, loaded on the first voice step."""
-        with self._speech_lock:
-            if self._speech is None:
-                self._speech = build_speech(self.config)
-            return self._speech
-
     def run_all(self, scenarios: list[Scenario], parallel: int = 1, on_result=None) -> list[ScenarioResult]:
-        """Scenarios that restart the broker run alone, after the others (which may run ``parallel`` at a time)."""
+        """Scenarios that restart the broker run alone, after the others (which may run ``parallel`` at a
+        time)."""
         numbered = list(enumerate(scenarios))
         results: dict[int, ScenarioResult] = {}
 
@@ -163,11 +151,12 @@ class ScenarioRunner:
 class _ScenarioRun:
     """One scenario against one simulated car."""
 
-    def __init__(self, runner: ScenarioRunner, scenario: Scenario, car: SimulatedVehicle, result: ScenarioResult):
+    def __init__(self, runner: ScenarioRunner, scenario: Scenario, car: SimulatedVehicle,
+                 result: ScenarioResult):
         self.runner, self.scenario, self.car, self.result = runner, scenario, car, result
         self.client = runner.client
         self.vehicle = BusVehicle(self.client, car.vehicle_id).start()
-        self.dialogue = Dialogue(self.vehicle, llm=runner.llm)
+        self.dialogue = Dialogue(self.vehicle, llm=runner.engines.llm)
         self.faults = Faults()
         self.pressed = threading.Event()
 
@@ -193,21 +182,22 @@ class _ScenarioRun:
         record_turn(outcome, self.dialogue.handle(step.say, SESSION))
 
     def _speak(self, step: Step, outcome: StepResult) -> None:
-        audio, _voice = driver_speech(step.speak, self.runner.speech()[1], step.voice)
+        audio, _voice = driver_speech(step.speak, self.runner.engines.synthesizer, step.voice)
         self._listen(apply_effects(audio, step.audio), outcome)
 
     def _play(self, step: Step, outcome: StepResult) -> None:
-        path = step.play if step.play.is_absolute() else (self.scenario.source or Path(".")).parent / step.play
+        folder = (self.scenario.source or Path(".")).parent
+        path = step.play if step.play.is_absolute() else folder / step.play
         self._listen(apply_effects(read_audio(path), step.audio), outcome)
 
     def _listen(self, audio: np.ndarray, outcome: StepResult) -> None:
-        recognizer, synthesizer = self.runner.speech()
+        engines = self.runner.engines
         events: list[PipelineEvent] = []
         turns: list[VoiceTurn] = []
-        pipeline = VoicePipeline(recognizer, self.dialogue, synthesizer, events.append)
+        pipeline = VoicePipeline(engines.recognizer, self.dialogue, engines.synthesizer, events.append)
         lead = np.zeros(int(0.3 * ASR_RATE), np.float32)
-        live = LiveAssistant(pipeline, RecordedInput(np.concatenate([lead, audio]), realtime=False), NullOutput(),
-                             self.scenario.listen, SESSION, SileroVad(self.runner.profile.onnx), turns.append)
+        live = LiveAssistant(pipeline, RecordedInput(np.concatenate([lead, audio]), realtime=False),
+                             NullOutput(), self.scenario.listen, SESSION, engines.vad(), turns.append)
         if self.pressed.is_set():
             self.pressed.clear()
             live.press()
@@ -236,7 +226,8 @@ class _ScenarioRun:
             self._restart_broker()
         elif fault.malformed:
             path = fault.malformed.path
-            ack = Ack.decode(self.client.exchange(set_topic(self.car.vehicle_id, path), fault.malformed.payload,
+            ack = Ack.decode(self.client.exchange(set_topic(self.car.vehicle_id, path),
+                                                  fault.malformed.payload,
                                                   ack_topic(self.car.vehicle_id, path)))
             outcome.bus_error = ack.reason
         else:
@@ -269,7 +260,8 @@ def apply_effects(audio: np.ndarray, effects: AudioEffects | None) -> np.ndarray
         audio = np.clip(audio * effects.clip_gain, -1.0, 1.0)
     if effects.noise_snr_db is not None:
         power = float(np.mean(audio ** 2)) or 1e-6
-        noise = np.random.default_rng(0).normal(0, np.sqrt(power / 10 ** (effects.noise_snr_db / 10)), len(audio))
+        noise = np.random.default_rng(0).normal(0, np.sqrt(power / 10 ** (effects.noise_snr_db / 10)),
+                                                len(audio))
         audio = np.clip(audio + noise, -1.0, 1.0)
     return audio.astype(np.float32)
 
@@ -293,7 +285,8 @@ def check(expect: Expect, outcome: StepResult, state: dict[str, Any]) -> list[st
             for (name, status), (w_name, w_status), actual, wanted in zip(got, wanted_names, outcome.actions,
                                                                          expect.actions, strict=True))
         if not matches:
-            failures.append(f"expected actions {[a.model_dump(exclude_defaults=True) for a in expect.actions]}, "
+            failures.append("expected actions "
+                            f"{[a.model_dump(exclude_defaults=True) for a in expect.actions]}, "
                             f"got {[{k: a[k] for k in ('name', 'status', 'args')} for a in outcome.actions]}")
     reply = outcome.reply or ""
     for text in expect.reply_contains:
@@ -306,10 +299,12 @@ def check(expect: Expect, outcome: StepResult, state: dict[str, Any]) -> list[st
     if expect.path and outcome.path != expect.path:
         failures.append(f"expected the {expect.path} path, got {outcome.path}")
     if expect.nothing_applied and outcome.changes:
-        failures.append(f"expected nothing to change, but {', '.join(f'{p}: {b!r} -> {a!r}' for p, (b, a) in outcome.changes.items())}")
+        failures.append("expected nothing to change, but "
+                        f"{', '.join(f'{p}: {b!r} -> {a!r}' for p, (b, a) in outcome.changes.items())}")
     if expect.ignored and not outcome.ignored:
         failures.append(f"expected the assistant to ignore this, but it answered {reply!r}")
-    if expect.bus_error_contains and expect.bus_error_contains.lower() not in (outcome.bus_error or "").lower():
+    wanted_error = (expect.bus_error_contains or "").lower()
+    if wanted_error and wanted_error not in (outcome.bus_error or "").lower():
         failures.append(f"expected the vehicle to reject the message with {expect.bus_error_contains!r}, "
                         f"got {outcome.bus_error!r}")
     return failures

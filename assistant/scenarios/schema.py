@@ -34,7 +34,8 @@ class Approx(_Strict):
 class ExpectedAction(_Strict):
     name: str
     status: Literal["applied", "rejected", "asked", "answered"] | None = None
-    args: dict[str, Any] = Field(default_factory=dict, description="these arguments at least, with these values")
+    args: dict[str, Any] = Field(default_factory=dict,
+                                 description="these arguments at least, with these values")
 
 
 class Expect(_Strict):
@@ -42,14 +43,17 @@ class Expect(_Strict):
 
     state: dict[str, Annotated[Approx | Any, Field(union_mode="left_to_right")]] = Field(
         default_factory=dict, description="VSS values, exact or {approx: x, tolerance: t}")
-    actions: list[ExpectedAction] | None = Field(None, description="the step's actions, in order (exactly these)")
+    actions: list[ExpectedAction] | None = Field(None,
+                                                 description="the step's actions, in order (exactly these)")
     reply_contains: list[str] = Field(default_factory=list, description="each of these, case-insensitive")
     reply_matches: str | None = Field(None, description="a regular expression the reply must match")
-    heard_contains: str | None = Field(None, description="for voice steps: in the transcript, case-insensitive")
+    heard_contains: str | None = Field(None,
+                                       description="for voice steps: in the transcript, case-insensitive")
     path: Literal["fast", "llm", "none"] | None = None
     nothing_applied: bool = Field(False, description="no signal changed during the step")
     ignored: bool = Field(False, description="for voice steps: the assistant did not respond at all")
-    bus_error_contains: str | None = Field(None, description="for a malformed message: the vehicle's rejection")
+    bus_error_contains: str | None = Field(None,
+                                           description="for a malformed message: the vehicle's rejection")
 
     @model_validator(mode="after")
     def _known_signals(self) -> Expect:
@@ -97,10 +101,12 @@ StepKind = Literal["say", "speak", "play", "press", "wait", "fault"]
 
 class Step(_Strict):
     say: str | None = Field(None, description="text through the dialogue only")
-    speak: str | None = Field(None, description="text synthesised in `voice`, through the whole voice pipeline")
+    speak: str | None = Field(None,
+                              description="text synthesised in `voice`, through the whole voice pipeline")
     play: Path | None = Field(None, description="an audio file (relative to the scenario file)")
     press: Literal["push_to_talk"] | None = Field(None, description="the steering-wheel button, over the bus")
-    wait: float | None = Field(None, ge=0, le=86400, description="advance simulated time by this many seconds")
+    wait: float | None = Field(None, ge=0, le=86400,
+                               description="advance simulated time by this many seconds")
     fault: Fault | None = None
     voice: Literal["espeak", "piper"] = "espeak"
     audio: AudioEffects | None = None
@@ -108,7 +114,8 @@ class Step(_Strict):
 
     @model_validator(mode="after")
     def _one_kind(self) -> Step:
-        kinds = [k for k in ("say", "speak", "play", "press", "wait", "fault") if getattr(self, k) is not None]
+        kinds = [k for k in ("say", "speak", "play", "press", "wait", "fault") if getattr(self,
+                                                                                          k) is not None]
         if len(kinds) != 1:
             raise ValueError(f"a step does exactly one of say, speak, play, press, wait, fault; got "
                              f"{', '.join(kinds) or 'none'}")
@@ -118,7 +125,8 @@ class Step(_Strict):
 
     @property
     def kind(self) -> StepKind:
-        return next(k for k in ("say", "speak", "play", "press", "wait", "fault") if getattr(self, k) is not None)
+        return next(k for k in ("say", "speak", "play", "press", "wait", "fault") if getattr(self,
+                                                                                             k) is not None)
 
     def describe(self) -> str:
         value = getattr(self, self.kind)

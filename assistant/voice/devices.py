@@ -181,9 +181,10 @@ class PcmInput:
 
 
 class RecordedInput:
-    """Recorded audio (16 kHz mono float32) as if spoken into a microphone, followed by a second of silence
-    so its last utterance ends; ``realtime`` paces it at the speed of speech. ``started_at`` is the
-    ``time.perf_counter()`` at which its first sample was due, so sample ``n`` is due ``n / 16000`` s later."""
+    """Recorded audio (16 kHz mono float32) as if spoken into a microphone, followed by a second of silence so
+    its last utterance ends; ``realtime`` paces it at the speed of speech. ``started_at`` is the
+    ``time.perf_counter()`` at which its first sample was due, so sample ``n`` is due ``n / 16000`` s
+    later."""
 
     def __init__(self, audio: np.ndarray, realtime: bool = True, trailing_silence_s: float = 1.0):
         self.audio = np.concatenate([audio, np.zeros(int(trailing_silence_s * ASR_RATE), np.float32)])
@@ -301,7 +302,8 @@ class NullOutput(BlockOutput):
 
 
 def open_input(spec: str, rate: int = ASR_RATE, channels: int = 1, realtime: bool = True) -> AudioInput:
-    """``mic`` or ``mic:N`` (PyAudio device N), ``-`` (raw PCM on stdin at ``rate``/``channels``), or a file."""
+    """``mic`` or ``mic:N`` (PyAudio device N), ``-`` (raw PCM on stdin at ``rate``/``channels``), or a
+    file."""
     if spec == "mic" or spec.startswith("mic:"):
         return PyAudioInput(_device_index(spec))
     if spec == "-":

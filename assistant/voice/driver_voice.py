@@ -1,4 +1,4 @@
-"""A stand-in for the driver's voice in the demo, the benchmarks and the scenarios (there is no driver here)."""
+"""A stand-in for the driver's voice in the demo, the benchmarks and the scenarios (no driver is here)."""
 
 from __future__ import annotations
 

@@ -45,4 +45,5 @@ class BusEventSink:
 
 
 def make_event(stage: Stage, session: str, elapsed_ms: float, **data: Any) -> PipelineEvent:
-    return PipelineEvent(stage=stage, session=session, elapsed_ms=round(elapsed_ms, 1), ts=now_iso(), data=data)
+    return PipelineEvent(stage=stage, session=session, elapsed_ms=round(elapsed_ms, 1), ts=now_iso(),
+                         data=data)

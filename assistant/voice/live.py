@@ -54,13 +54,14 @@ BLURRED_GREETINGS = {"a", "hey", "hay", "hi", "he", "eh", "ay", "ok", "okay"}
 MAX_WAITING = 1
 """Utterances that may wait while the responder is busy; on live input a newer one pushes the oldest out."""
 STALE_AFTER_S = 10.0
-"""On live input, an utterance still waiting this long after its speech ended is dropped, not answered late."""
+"""On live input, an utterance waiting this long after its speech ended is dropped, not answered late."""
 
 
 def endpoint_settings(settings: LiveSettings) -> EndpointSettings:
     """The endpointer's settings from the listening settings."""
     return EndpointSettings(threshold=settings.vad_threshold, pause_ms=settings.pause_ms,
-                            end_ms=max(settings.end_ms, settings.pause_ms), max_utterance_s=settings.max_utterance_s)
+                            end_ms=max(settings.end_ms, settings.pause_ms),
+                            max_utterance_s=settings.max_utterance_s)
 
 
 class Reply:
@@ -141,7 +142,8 @@ class LiveAssistant:
 
     @property
     def speaking(self) -> bool:
-        return self.reply is not None and not self.reply.finished.is_set() and not self.reply.cancelled.is_set()
+        return (self.reply is not None and not self.reply.finished.is_set()
+                and not self.reply.cancelled.is_set())
 
     # -- listener -------------------------------------------------------------------------------------------
     def run(self) -> int:
@@ -167,7 +169,8 @@ class LiveAssistant:
         return self.turns_handled
 
     def _arrival(self, sample: int) -> float:
-        return next((at for position, at in reversed(self.arrivals) if position <= sample), time.perf_counter())
+        return next((at for position, at in reversed(self.arrivals) if position <= sample),
+                    time.perf_counter())
 
     def _on_endpoint(self, event: EndpointEvent) -> None:
         if event.kind == "start":
@@ -202,8 +205,9 @@ class LiveAssistant:
 
     # -- responder -----------------------------------------------------------------------------------------
     def _hand_to_responder(self, utterance: Utterance) -> None:
-        """Queue ``utterance`` for the responder. When ``max_waiting`` already wait, live input drops the oldest
-        (the newest wins: the listener must go on listening); a recording waits for room, losing nothing."""
+        """Queue ``utterance`` for the responder. When ``max_waiting`` already wait, live input drops the
+        oldest (the newest wins: the listener must go on listening); a recording waits for room, losing
+        nothing."""
         dropped: list[Utterance] = []
         with self.waiting_changed:
             while len(self.waiting) >= self.max_waiting:
@@ -248,7 +252,8 @@ class LiveAssistant:
     def _respond_to(self, utterance: Utterance) -> None:
         pipeline = self.pipeline
         clock = pipeline.begin(self.session_id, len(utterance.audio) / ASR_RATE, utterance.speech_end)
-        transcript = pipeline.transcribe(utterance.audio, clock, utterance.early.result if utterance.early else None)
+        transcript = pipeline.transcribe(utterance.audio, clock,
+                                         utterance.early.result if utterance.early else None)
         follow_up = utterance.started_at <= self.listening_until
         if self.settings.mode == "push_to_talk":
             self.pressed_at = None
@@ -291,7 +296,8 @@ class LiveAssistant:
                     reply.cancelled.set()
 
 
-def watch_push_to_talk_button(client: BusClient, vehicle_id: str, press: Callable[[], None]) -> Callable[[], None]:
+def watch_push_to_talk_button(client: BusClient, vehicle_id: str,
+                              press: Callable[[], None]) -> Callable[[], None]:
     """Press on every rising edge of the steering-wheel button signal; returns the unsubscribe function."""
     held = [False]
 

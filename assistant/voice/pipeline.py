@@ -1,6 +1,7 @@
 """One spoken turn: audio -> speech recognition -> dialogue (and the car) -> speech synthesis.
 
-Each stage is injected and timed from the end of the driver's speech (a ``TurnClock``). The reply is
+Each stage is injected and reported as a typed event timed from the end of the driver's speech (a
+``TurnClock``); the turn's stage timings are read from those events. The reply is
 synthesised sentence by sentence and each sentence is handed on (``Playback``) as soon as it is ready,
 so the time to the first reply audio is what the driver waits for. Audio with no speech in it, or a
 transcript with no words, is answered "Sorry, I didn't catch that." and never reaches the dialogue.
@@ -16,9 +17,10 @@ from typing import Any, Protocol
 import numpy as np
 
 from assistant.voice.audio import ASR_RATE
-from assistant.voice.events import EventSink, Stage, make_event
+from assistant.voice.events import EventSink, PipelineEvent, Stage, make_event
 from assistant.voice.speech import Recognizer, Synthesizer, Transcript
 from intents.dialogue import NOT_UNDERSTOOD, Dialogue, Turn
+
 
 class Playback(Protocol):
     """Where a reply's audio goes as it is synthesised (the live loop's player)."""
@@ -32,6 +34,12 @@ class Playback(Protocol):
         ...
 
 
+TIMINGS: dict[str, tuple[Stage | None, Stage]] = {
+    "asr_ms": (None, "transcript"), "dialogue_ms": ("transcript", "intent"),
+    "first_audio_ms": (None, "first_audio"), "total_ms": (None, "audio_end")}
+"""Each timing of a turn: from one event to another (None: from the end of the driver's speech)."""
+
+
 @dataclass
 class TurnClock:
     """Milliseconds since the end of the driver's speech, and the events of one turn."""
@@ -39,16 +47,21 @@ class TurnClock:
     session_id: str
     speech_end: float
     sink: EventSink
-    timings_ms: dict[str, float] = field(default_factory=dict)
+    events: list[PipelineEvent] = field(default_factory=list)
 
     def elapsed(self) -> float:
         return (time.perf_counter() - self.speech_end) * 1000
 
     def emit(self, stage: Stage, **data: Any) -> None:
-        self.sink(make_event(stage, self.session_id, self.elapsed(), **data))
+        event = make_event(stage, self.session_id, self.elapsed(), **data)
+        self.events.append(event)
+        self.sink(event)
 
-    def mark(self, timing: str) -> None:
-        self.timings_ms[timing] = self.elapsed()
+    def timings_ms(self) -> dict[str, float]:
+        """The ``TIMINGS`` of the stages this turn reached, read from its events."""
+        at: dict[Stage | None, float] = {None: 0.0} | {event.stage: event.elapsed_ms for event in self.events}
+        return {name: round(at[end] - at[start], 1) for name, (start, end) in TIMINGS.items()
+                if start in at and end in at}
 
 
 @dataclass
@@ -64,7 +77,8 @@ class VoiceTurn:
     def as_dict(self) -> dict[str, Any]:
         turn = self.turn.as_dict() if self.turn else {"text": "", "actions": [], "reply": self.reply,
                                                       "path": "none", "timings_ms": {}}
-        return {"transcript": self.transcript.text, **turn, "reply": self.reply, "interrupted": self.interrupted,
+        return {"transcript": self.transcript.text, **turn, "reply": self.reply,
+                "interrupted": self.interrupted,
                 "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()}}
 
 
@@ -74,13 +88,14 @@ class VoicePipeline:
         self.recognizer, self.dialogue, self.synthesizer = recognizer, dialogue, synthesizer
         self.on_event = on_event or (lambda event: None)
 
-    def handle(self, audio: np.ndarray, session_id: str = "voice", playback: Playback | None = None) -> VoiceTurn:
+    def handle(self, audio: np.ndarray, session_id: str = "voice",
+               playback: Playback | None = None) -> VoiceTurn:
         """A whole turn for audio that ended just now."""
         clock = self.begin(session_id, len(audio) / ASR_RATE)
         return self.respond(self.transcribe(audio, clock), clock, playback)
 
     def begin(self, session_id: str, audio_s: float, speech_end: float | None = None) -> TurnClock:
-        """Start timing a turn whose speech ended at ``speech_end`` (a ``time.perf_counter()``; default now)."""
+        """Start timing a turn whose speech ended at ``speech_end`` (a ``time.perf_counter()``; or now)."""
         clock = TurnClock(session_id, speech_end or time.perf_counter(), self.on_event)
         clock.emit("speech_end", audio_s=round(audio_s, 2))
         return clock
@@ -89,33 +104,31 @@ class VoicePipeline:
                    ready: Callable[[], Transcript] | None = None) -> Transcript:
         """The transcript of ``audio``, or the one ``ready`` returns (recognition started early)."""
         transcript = ready() if ready else self.recognizer.transcribe(audio)
-        clock.mark("asr_ms")
         clock.emit("transcript", text=transcript.text)
         return transcript
 
-    def respond(self, transcript: Transcript, clock: TurnClock, playback: Playback | None = None) -> VoiceTurn:
-        """Dialogue, the car, and the spoken reply, each sentence handed to ``playback`` as soon as it exists."""
+    def respond(self, transcript: Transcript, clock: TurnClock,
+                playback: Playback | None = None) -> VoiceTurn:
+        """Dialogue, the car and the spoken reply, each sentence handed to ``playback`` once it exists."""
         turn = None
         if transcript.no_speech:
             reply = NOT_UNDERSTOOD
         else:
             turn = self.dialogue.handle(transcript.text, clock.session_id)
             reply = turn.reply
-            clock.timings_ms["dialogue_ms"] = turn.timings_ms["total_ms"]
             clock.emit("intent", path=turn.path, actions=[a.as_dict() for a in turn.actions])
             clock.emit("vehicle_ack", vehicle_ms=round(turn.timings_ms.get("vehicle_ms", 0.0), 1))
         chunks: list[np.ndarray] = []
         interrupted = False
         for chunk in self.synthesizer.speak(reply):
             if not chunks:
-                clock.mark("first_audio_ms")
                 clock.emit("first_audio", reply=reply)
             chunks.append(chunk)
             if playback and not playback.play(chunk):
                 break
         if playback:
             interrupted = playback.finish()
-        clock.mark("total_ms")
         clock.emit("audio_end", audio_s=round(sum(len(c) for c in chunks) / self.synthesizer.sample_rate, 2),
                    interrupted=interrupted)
-        return VoiceTurn(transcript, turn, reply, chunks, self.synthesizer.sample_rate, clock.timings_ms, interrupted)
+        return VoiceTurn(transcript, turn, reply, chunks, self.synthesizer.sample_rate, clock.timings_ms(),
+                         interrupted)

@@ -1,4 +1,4 @@
-"""The speech engines, built once and injected: faster-whisper for recognition, Piper for synthesis."""
+"""The speech engines, built once in ``assistant/engines.py``: faster-whisper recognises, Piper speaks."""
 
 from __future__ import annotations
 
@@ -47,7 +47,8 @@ class Recognizer:
         """Greedy decoding without timestamps or temperature fallback: on short commands, timestamp decoding
         can loop ("play some jazz, play some jazz, ...") and each fallback costs a whole decode. A looping
         result (compression ratio above Whisper's 2.4) is treated as not understood, never acted on."""
-        segments, _info = self.model.transcribe(audio, beam_size=self.beam_size, language="en", vad_filter=True,
+        segments, _info = self.model.transcribe(audio, beam_size=self.beam_size, language="en",
+                                                vad_filter=True,
                                                 initial_prompt=self.prompt, condition_on_previous_text=False,
                                                 temperature=0.0, without_timestamps=True,
                                                 max_new_tokens=MAX_COMMAND_TOKENS)

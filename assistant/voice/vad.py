@@ -1,4 +1,5 @@
-"""Voice activity and endpointing on live audio: Silero VAD (the ONNX file faster-whisper ships) on onnxruntime.
+"""Voice activity and endpointing on live audio: Silero VAD (the ONNX file faster-whisper ships) on
+onnxruntime.
 
 ``SileroVad`` scores one 32 ms frame at a time, keeping the model's recurrent state between frames.
 ``Endpointer`` turns the scores into utterances: it opens one on speech (keeping a little audio from
@@ -34,7 +35,8 @@ class SileroVad:
     """Speech probability of successive 512-sample frames of one stream (16 kHz float32)."""
 
     def __init__(self, onnx: OnnxOptions | None = None):
-        self.session = onnx_session(silero_model_path(), (onnx or OnnxOptions()).model_copy(update={"threads": 1}))
+        self.session = onnx_session(silero_model_path(),
+                                    (onnx or OnnxOptions()).model_copy(update={"threads": 1}))
         self.reset()
 
     def reset(self) -> None:
@@ -119,7 +121,8 @@ class Endpointer:
     def feed(self, frame: np.ndarray) -> list[EndpointEvent]:
         self.position += FRAME
         probability = self.vad(frame)
-        speaking = probability >= (self.settings.threshold - 0.15 if self.in_speech else self.settings.threshold)
+        speaking = probability >= (self.settings.threshold - 0.15 if self.in_speech
+                                   else self.settings.threshold)
         if not self.in_speech:
             if not speaking:
                 self.preroll.append(frame)
@@ -157,4 +160,5 @@ class Endpointer:
         """The speech and the pause after it (recognisers do better with a little trailing silence); a
         pause and the end that follows it with no speech between carry the same audio."""
         speech_end = self.position - (len(self.frames) - self.voiced_length) * FRAME
-        return EndpointEvent(kind, np.concatenate(self.frames[:self.voiced_length + self.pause_frames]), speech_end)
+        return EndpointEvent(kind, np.concatenate(self.frames[:self.voiced_length + self.pause_frames]),
+                             speech_end)

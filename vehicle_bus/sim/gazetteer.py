@@ -94,11 +94,13 @@ class Gazetteer:
     def find_city(self, query: str) -> Place | None:
         """The most populous city called ``query``; a country narrows it: "Paris, US", "paris france"."""
         name, _, country = query.partition(",")
-        name = re.sub(r"\s+(?:airport|city cent(?:re|er)|downtown|cent(?:re|er)|main station|train station|old town)$",
+        name = re.sub(r"\s+(?:airport|city cent(?:re|er)|downtown|cent(?:re|er)|main station|train "
+                      r"station|old town)$",
                       "", name.strip(), flags=re.IGNORECASE)
         splits = [(name, country)] if country.strip() else [(name, "")]
         words = _key(name).split()
-        splits += [(" ".join(words[:-n]), " ".join(words[-n:])) for n in (1, 2) if not country.strip() and len(words) > n]
+        splits += [(" ".join(words[:-n]), " ".join(words[-n:])) for n in (1, 2)
+                   if not country.strip() and len(words) > n]
         for city_name, country_name in splits:
             candidates = self._by_name.get(_key(city_name), [])
             if country_name.strip():

@@ -63,7 +63,8 @@ class MediaEcu(Ecu):
 
     def _switch_source(self, source: str, state: State) -> Changes:
         if source not in SUPPORTED_SOURCES:
-            raise Rejected(f"this car has no {source.replace('_', ' ')} source; it has {', '.join(SUPPORTED_SOURCES)}")
+            raise Rejected(f"this car has no {source.replace('_', ' ')} source; it has "
+                           f"{', '.join(SUPPORTED_SOURCES)}")
         if source == state[MEDIA_SOURCE]:
             return {MEDIA_SOURCE: source}
         return self._start(source)

@@ -14,8 +14,8 @@ from importlib import resources
 
 TRACK_SOURCES = ("USB", "BLUETOOTH", "INTERNET")
 STATION_SOURCES = ("FM", "DAB", "INTERNET")
-FILLER_WORDS = {"some", "music", "songs", "song", "by", "the", "a", "an", "radio", "station", "album", "track",
-                "please", "play", "me", "from", "of", "channel", "something", "anything", "stuff"}
+FILLER_WORDS = {"some", "music", "songs", "song", "by", "the", "a", "an", "radio", "station", "album",
+                "track", "please", "play", "me", "from", "of", "channel", "something", "anything", "stuff"}
 
 
 def normalize(text: str) -> str:
@@ -56,8 +56,8 @@ class MediaLibrary:
         self._items = {item.uri: item for item in items}
         for item in items:  # a track URI resolves to its album, starting at that track
             for number, playable in enumerate(item.queue if item.kind == "album" else ()):
-                self._items[playable.uri] = MediaItem(playable.uri, "track", playable.title, item.queue[number:]
-                                                      + item.queue[:number])
+                self._items[playable.uri] = MediaItem(playable.uri, "track", playable.title,
+                                                      item.queue[number:] + item.queue[:number])
 
     @classmethod
     def load(cls) -> MediaLibrary:
@@ -76,7 +76,8 @@ class MediaLibrary:
             items.append(MediaItem(station.uri, "station", station.title, tuple(dial[here:] + dial[:here])))
         tracks: list[Playable] = []
         for album in data["albums"]:
-            album_tracks = tuple(Playable(f"media:track/{album['id']}/{n}", title, album["artist"], album["title"],
+            album_tracks = tuple(Playable(f"media:track/{album['id']}/{n}", title, album["artist"],
+                                          album["title"],
                                           album["genre"]) for n, title in enumerate(album["tracks"], start=1))
             items.append(MediaItem(f"media:album/{album['id']}", "album", album["title"], album_tracks))
             tracks += album_tracks

@@ -50,7 +50,8 @@ class NavigationEcu(Ecu):
 
     def apply(self, path: str, value: Any, state: State) -> Changes:
         if path == DESTINATION_NAME:
-            return self._cancel(state) if not value.strip() else self._route_to(self._find(value, state), state)
+            return self._cancel(state) if not value.strip() else self._route_to(self._find(value, state),
+                                                                                state)
         if path == LOOKUP:
             return self._look_up(value, state)
         if path == SAVED_PLACES:
@@ -109,7 +110,8 @@ class NavigationEcu(Ecu):
 
     @staticmethod
     def _road_km(place: Place, state: State) -> float:
-        remaining = ROAD_FACTOR * distance_km(state[LATITUDE], state[LONGITUDE], place.latitude, place.longitude)
+        remaining = ROAD_FACTOR * distance_km(state[LATITUDE], state[LONGITUDE], place.latitude,
+                                              place.longitude)
         if remaining > MAX_ROUTE_KM:
             raise Rejected(f"{place.name} is {remaining:,.0f} km away, too far for a road route")
         return remaining

@@ -23,7 +23,8 @@ from paho.mqtt.packettypes import PacketTypes
 
 from vehicle_bus.client import BusClient, BusMessage
 from vehicle_bus.errors import BusError
-from vehicle_bus.protocol import (Ack, ControlRequest, Faults, ProtocolError, SetRequest, SignalValue, VehicleStatus,
+from vehicle_bus.protocol import (Ack, ControlRequest, Faults, ProtocolError, SetRequest, SignalValue,
+                                  VehicleStatus,
                                   ack_topic, check_vehicle_id, control_topic, now_iso, path_of, request_id_of,
                                   set_topic, status_topic, value_topic)
 from vehicle_bus.settings import BusSettings
@@ -63,7 +64,8 @@ class SimulatedVehicle:
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
         offline = VehicleStatus(state="offline", ts=now_iso()).encode()
-        self.client = BusClient(bus, client_id=f"carvoice-vehicle-{vehicle_id}", will=(status_topic(vehicle_id), offline))
+        self.client = BusClient(bus, client_id=f"carvoice-vehicle-{vehicle_id}",
+                                will=(status_topic(vehicle_id), offline))
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self, timeout_s: float = 10.0) -> SimulatedVehicle:
@@ -72,7 +74,8 @@ class SimulatedVehicle:
         self.client.subscribe(set_topic(self.vehicle_id, "+"), self._handle_set)
         self.client.subscribe(control_topic(self.vehicle_id), self._handle_control)
         if self.time_scale > 0:
-            self._ticker = threading.Thread(target=self._run_clock, name=f"clock-{self.vehicle_id}", daemon=True)
+            self._ticker = threading.Thread(target=self._run_clock, name=f"clock-{self.vehicle_id}",
+                                            daemon=True)
             self._ticker.start()
         log.info("%s: online on %s", self.vehicle_id, self.client.settings.describe())
         return self
@@ -81,8 +84,8 @@ class SimulatedVehicle:
         self._stop.set()
         if self._ticker:
             self._ticker.join(timeout=5)
-        self.client.publish(status_topic(self.vehicle_id), VehicleStatus(state="offline", ts=now_iso()).encode(),
-                            retain=True)
+        self.client.publish(status_topic(self.vehicle_id),
+                            VehicleStatus(state="offline", ts=now_iso()).encode(), retain=True)
         self.client.close()
 
     def __enter__(self) -> SimulatedVehicle:
@@ -95,8 +98,8 @@ class SimulatedVehicle:
         with self._lock:
             for path, value in self.state.items():
                 self._publish_value(path, value)
-        self.client.publish(status_topic(self.vehicle_id), VehicleStatus(state="online", ts=now_iso()).encode(),
-                            retain=True)
+        self.client.publish(status_topic(self.vehicle_id),
+                            VehicleStatus(state="online", ts=now_iso()).encode(), retain=True)
 
     def _publish_value(self, path: str, value: Any) -> None:
         payload = SignalValue(value=value, ts=now_iso()).encode()
@@ -122,7 +125,8 @@ class SimulatedVehicle:
         return changes[path]
 
     def _commit(self, changes: Changes) -> None:
-        """Save, then publish, the values that changed; raises :class:`Rejected`, changing nothing, if saving fails."""
+        """Save, then publish, the values that changed; raises :class:`Rejected`, changing nothing, if saving
+        fails."""
         changed = {path: value for path, value in changes.items() if self.state.get(path) != value}
         if not changed:
             return
@@ -161,7 +165,8 @@ class SimulatedVehicle:
     def _carry_out(self, path: str, request: SetRequest) -> Ack:
         """Apply a request seen for the first time; the ack says what was applied or why not."""
         if request.expired():
-            reason = f"the request expired at {request.deadline.isoformat()} before the vehicle got it; not applied"
+            reason = (f"the request expired at {request.deadline.isoformat()} before the "
+                      "vehicle got it; not applied")
         elif path in self.faults.reject:
             reason = self.faults.reject[path]
         else:
@@ -229,8 +234,8 @@ class SimulatedVehicle:
         self.client.publish(reply_topic, ack.encode())
 
 
-def control_over_bus(client: BusClient, vehicle_id: str, advance_s: float = 0.0, overrides: dict | None = None,
-                     timeout_s: float = 10.0) -> None:
+def control_over_bus(client: BusClient, vehicle_id: str, advance_s: float = 0.0,
+                     overrides: dict | None = None, timeout_s: float = 10.0) -> None:
     """Ask a (possibly remote) simulated vehicle to override signals and advance its time; wait until done."""
     request_id = uuid.uuid4().hex
     answer: list[Ack] = []
@@ -250,7 +255,8 @@ def control_over_bus(client: BusClient, vehicle_id: str, advance_s: float = 0.0,
         request = ControlRequest(advance_s=advance_s, set=overrides or {}, request_id=request_id)
         client.publish(control_topic(vehicle_id), request.encode())
         if not done.wait(timeout_s):
-            raise BusError(f"vehicle {vehicle_id!r} did not answer the simulator control within {timeout_s:g} s")
+            raise BusError(f"vehicle {vehicle_id!r} did not answer the simulator "
+                           f"control within {timeout_s:g} s")
     finally:
         unsubscribe()
     if answer[0].status == "rejected":
