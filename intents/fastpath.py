@@ -39,6 +39,10 @@ FOR_ME = " for me"
 FOLLOW_UP_OPENER = re.compile(r"^(?:and|also|now|then)\s+")
 OPENS_A_PHRASE = frozenset("over to at for from with by the a an my our your of some into onto via through about than as".split())
 """Words a request does not end with: what follows them belongs to them."""
+POINTS_AT = frozenset("this that these those the a an my our some it".split())
+"""Words a request after a reason does not start with: "i love | this one" is one statement."""
+ENDS_A_PHRASE = frozenset("back up down on off in out over again too please now instead then".split())
+"""Words a request does not start with: they end the one before."""
 POINTER = re.compile(r"\b(?:it|them|that)\b")
 """Words that point at what was said before."""
 CHANGED_SLOTS = ("direction", "source")
@@ -139,14 +143,14 @@ class FastPath:
         ("turn it up" after a climate request is not the volume); a reason is a statement that neither hedges nor
         tells a story nor speaks of another domain; a plea ("can you do something") asks for nothing more."""
         parts = words.split()
-        for cut in range(1, len(parts)):
-            if parts[cut - 1] in OPENS_A_PHRASE:
-                continue  # "play it over | bluetooth" cuts a phrase, not two requests
+        for cut in range(2, len(parts) - 1):  # a request of one word takes the words after it ("start | the music")
+            if parts[cut - 1] in OPENS_A_PHRASE or parts[cut] in ENDS_A_PHRASE:
+                continue  # "play it over | bluetooth", "start the music | back up": a phrase cut, not two requests
             first, second = " ".join(parts[:cut]), " ".join(parts[cut:])
             second = normalize(second)  # "... can you warm it up"
             said = self._request(first, previous)
             if said is None:
-                if self._is_a_reason(first) and (then := self._request(second, previous)) \
+                if self._is_a_reason(first) and parts[cut] not in POINTS_AT and (then := self._request(second, previous)) \
                         and not self._speaks_of_another_domain(first, then):
                     return [then]
                 continue
@@ -157,6 +161,8 @@ class FastPath:
                 continue
             if STATE.match(first) != STATE.match(second):  # "i am hot open the window": the state is the reason
                 return [then if STATE.match(first) else said]
+            if {said.name, then.name} == {"navigate_to", "find_place"} and said.args == then.args:
+                return [said if said.name == "find_place" else then]  # "i need cash is there an atm around here"
             calls = _said_once([said, then])
             if "undo" not in {c.name for c in calls} and not _repeats_a_placeless_action(calls):
                 return calls
@@ -167,8 +173,8 @@ class FastPath:
         if (restated := self._restated(words, said)) != words and (then := self._request(restated, said)):
             return then
         then = self._request(words, said)
-        if then and POINTER.search(words) and CATALOGUE[then.name].domain != CATALOGUE[said.name].domain:
-            return None
+        if then and POINTER.search(words) and then.name != said.name:
+            return None  # "my seat is freezing warm it up": "it" is the seat, not the cabin's temperature
         return then
 
     @staticmethod
@@ -185,8 +191,8 @@ class FastPath:
         domain, key = CATALOGUE[call.name].domain, place_arg(call.name)
         if key and self.sentences.grammar.lists[SLOT_LISTS[key]].find(reason) is not None:
             return True
-        return any((a.domain not in (domain, "dialogue") or a.name == call.name) and a.is_plausible_for(reason)
-                   for a in CATALOGUE.values())
+        return any((a.domain != domain or a.name == call.name) and a.kind == "command" and a.is_plausible_for(reason)
+                   for a in CATALOGUE.values() if a.domain != "dialogue")
 
     def _request(self, words: str, previous: Call | None) -> Call | None:
         """A request of a template of its own, or a negated one, for ``words`` whole."""
@@ -344,7 +350,7 @@ class FastPath:
         """ "paris open the window": a name that ends in a request of a fixed template is two requests."""
         words = name.split()
         return any(self.sentences.fixed_request.fullmatch(" ".join(words[start:]) + " ") is not None
-                   for start in range(1, len(words)))
+                   for start in range(1, len(words) - 1))
 
     def _follow_up(self, words: str, previous: Call | None, answering: bool = False) -> Call | None:
         for compiled in self.sentences.follow_ups:

@@ -195,7 +195,10 @@ def test_exclamations_asides_and_word_order_do_not_hide_the_request(said, calls,
     ("ac on fan to four", [Call("set_air_conditioning"), Call("set_fan_speed", {"level": 40})]),
     ("drive to leeds open my window", [Call("navigate_to", {"destination": "leeds"}),
                                        Call("set_window", {"position": 100, "window": "driver"})]),
-    ("put on some jazz quieter", [Call("play_media", {"query": "jazz"}), Call("change_volume", {"delta": -10})]),
+    ("put on some jazz volume down", [Call("play_media", {"query": "jazz"}), Call("change_volume", {"delta": -10})]),
+    ("start the music back up", [Call("play_media")]),  # one phrase, not "start the music" and "back up"
+    ("listen to jazz fm", [Call("play_media", {"query": "jazz fm"})]),  # a station, not jazz from the radio
+    ("i need cash is there an atm around here", [Call("find_place", {"destination": "poi:atm"})]),
     # a reason beside the request: only the request is done
     ("the bus in front reeks stop letting the outside air in", [Call("set_recirculation")]),
     ("i am so hot open my window", [Call("set_window", {"position": 100, "window": "driver"})]),
@@ -217,6 +220,8 @@ def test_run_on_requests_and_reasons_are_read_as_the_driver_means_them(said, cal
     "my wife is cold turn it up",  # "it" is the volume by its template, not what the reason speaks of
     "play it over bluetooth",  # one phrase, not "play it over" and "bluetooth"
     "hmm too loud now undo that",  # undo beside another request: which one?
+    "oh i really love this one",  # one statement, not a reason and "this one"
+    "don't skip, i like this song",
 ])
 def test_run_on_sentences_that_are_not_two_requests_are_not_split(said, fast_path):
     calls = fast_path.parse(said) or []
