@@ -275,11 +275,8 @@ class FastPath:
 
     def _clause(self, words: str, previous: Call | None, answering: bool = False) -> list[Call] | None:
         """One clause: a template of its own ("I don't need the AC anymore"), a negated request, or a follow-up."""
-        if found := self._intent(words, previous):
-            return [found]
-        if (negated := NEGATED.match(words)) and (found := self._intent(negated["rest"], previous)):
-            return [Call(found.name, found.args, declined=True)]
-        found = self._follow_up(words, previous, answering) or self._amount_follow_up(words, previous)
+        found = (self._request(words, previous) or self._follow_up(words, previous, answering)
+                 or self._amount_follow_up(words, previous))
         return [found] if found else None
 
     def _amount_follow_up(self, words: str, previous: Call | None) -> Call | None:
@@ -363,10 +360,6 @@ class FastPath:
                 return None
             return resolved(kind, args, previous, answering)
         return None
-
-
-
-
 
 
 def _said_once(calls: list[Call]) -> list[Call]:
